@@ -1,0 +1,473 @@
+//! A site's consent configuration: categories, services and their cookies, texts per language.
+//!
+//! [`SiteConfigInput`] is what a site owner writes (`site.toml`); [`SiteConfig::parse`] fills in
+//! the built-in categories and default texts and validates everything, so a published
+//! [`SiteConfig`] is exactly what visitors are shown, and its hash is the revision.
+
+use crate::error::{FieldError, FieldErrors};
+use crate::rules::COOKIE_MAX_DAYS;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+pub const NECESSARY: &str = "necessary";
+pub const ANALYTICS: &str = "analytics";
+pub const THIRD_PARTY: &str = "third_party";
+pub const ADVERTISING: &str = "advertising";
+
+/// The languages the banner speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// Picks a supported language from a BCP 47 tag (`fr-FR`, `en`), if any.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// A text in every language the banner speaks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Localized {
+    pub fr: String,
+    pub en: String,
+}
+
+impl Localized {
+    pub fn new(fr: &str, en: &str) -> Self {
+        Self { fr: fr.to_owned(), en: en.to_owned() }
+    }
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Fr => &self.fr,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// A purpose the visitor consents to (or, for `necessary`, is only told about).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    pub id: String,
+    /// Only `necessary` is required: always on, never refusable, never asked.
+    pub required: bool,
+    pub title: Localized,
+    pub description: Localized,
+}
+
+/// A cookie a service sets, as the site owner declares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieDecl {
+    /// Exact name, or a prefix pattern ending in `*` (`_hjSessionUser_*`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub lifetime_days: u32,
+    pub purpose: String,
+}
+
+impl CookieDecl {
+    /// Whether a cookie called `name` is one this declaration covers.
+    pub fn matches(&self, name: &str) -> bool {
+        match self.name.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == self.name,
+        }
+    }
+}
+
+/// A third party (or the site itself) that reads or writes on the visitor's device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub category: String,
+    pub privacy_policy_url: String,
+    #[serde(default)]
+    pub cookies: Vec<CookieDecl>,
+}
+
+/// The words of the banner in one language. Site-owner texts are always rendered as text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BannerTexts {
+    pub title: String,
+    pub body: String,
+    pub accept_all: String,
+    pub reject_all: String,
+    pub customize: String,
+    pub save: String,
+    /// The close control: closing refuses, and this label says so.
+    pub close: String,
+    pub manage: String,
+    pub policy_link: String,
+}
+
+/// Optional overrides of [`BannerTexts`] in one language.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BannerTextsInput {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub accept_all: Option<String>,
+    pub reject_all: Option<String>,
+    pub customize: Option<String>,
+    pub save: Option<String>,
+    pub close: Option<String>,
+    pub manage: Option<String>,
+    pub policy_link: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Texts {
+    pub fr: BannerTexts,
+    pub en: BannerTexts,
+}
+
+impl Texts {
+    pub fn get(&self, lang: Lang) -> &BannerTexts {
+        match lang {
+            Lang::Fr => &self.fr,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextsInput {
+    #[serde(default)]
+    pub fr: BannerTextsInput,
+    #[serde(default)]
+    pub en: BannerTextsInput,
+}
+
+/// A category as the owner writes it: built-in ones may omit their texts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryInput {
+    pub id: String,
+    pub title: Option<Localized>,
+    pub description: Option<Localized>,
+}
+
+/// The consent configuration as a site owner writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfigInput {
+    /// Who is responsible for the processing (shown on the first layer).
+    pub publisher: String,
+    /// Bump it when the privacy policy changes: every visitor is asked again.
+    pub policy_version: String,
+    pub policy_url: String,
+    #[serde(default)]
+    pub categories: Vec<CategoryInput>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub texts: TextsInput,
+}
+
+/// A validated, fully resolved configuration: what the banner shows, byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteConfig {
+    pub publisher: String,
+    pub policy_version: String,
+    pub policy_url: String,
+    pub categories: Vec<Category>,
+    pub services: Vec<Service>,
+    pub texts: Texts,
+}
+
+fn builtin_categories() -> [Category; 4] {
+    let c = |id: &str, required, title: Localized, description: Localized| Category {
+        id: id.to_owned(),
+        required,
+        title,
+        description,
+    };
+    [
+        c(
+            NECESSARY,
+            true,
+            Localized::new("Cookies techniques", "Technical cookies"),
+            Localized::new(
+                "Indispensables au fonctionnement du site (session, sécurité, mémorisation de vos choix). Ils ne peuvent pas être désactivés.",
+                "Needed for the site to work (session, security, remembering your choices). They cannot be turned off.",
+            ),
+        ),
+        c(
+            ANALYTICS,
+            false,
+            Localized::new("Mesure d'audience", "Audience measurement"),
+            Localized::new(
+                "Nous aident à comprendre comment le site est utilisé (pages vues, parcours) pour l'améliorer.",
+                "Help us understand how the site is used (page views, journeys) so we can improve it.",
+            ),
+        ),
+        c(
+            THIRD_PARTY,
+            false,
+            Localized::new("Services tiers", "Third-party services"),
+            Localized::new(
+                "Contenus et services fournis par d'autres sociétés : vidéos, cartes, discussion en ligne, protection anti-robots.",
+                "Content and services provided by other companies: videos, maps, live chat, bot protection.",
+            ),
+        ),
+        c(
+            ADVERTISING,
+            false,
+            Localized::new("Publicité", "Advertising"),
+            Localized::new(
+                "Permettent d'afficher des publicités adaptées à vos centres d'intérêt et d'en mesurer l'efficacité.",
+                "Used to show ads matched to your interests and to measure how well they work.",
+            ),
+        ),
+    ]
+}
+
+fn default_texts(lang: Lang, publisher: &str) -> BannerTexts {
+    let s = |x: &str| x.to_owned();
+    match lang {
+        Lang::Fr => BannerTexts {
+            title: s("Vos choix en matière de cookies"),
+            body: format!(
+                "{publisher} et ses partenaires souhaitent utiliser des cookies pour mesurer l'audience, afficher des contenus tiers et de la publicité. Vous pouvez tout accepter, tout refuser ou choisir par finalité ; refuser n'empêche pas d'utiliser le site. Vous pouvez changer d'avis à tout moment avec le bouton « Gérer mes cookies »."
+            ),
+            accept_all: s("Tout accepter"),
+            reject_all: s("Tout refuser"),
+            customize: s("Personnaliser"),
+            save: s("Enregistrer mes choix"),
+            close: s("Continuer sans accepter"),
+            manage: s("Gérer mes cookies"),
+            policy_link: s("Politique de confidentialité"),
+        },
+        Lang::En => BannerTexts {
+            title: s("Your cookie choices"),
+            body: format!(
+                "{publisher} and its partners would like to use cookies to measure audience, show third-party content and advertising. You can accept all, refuse all or choose per purpose; refusing does not stop you from using the site. You can change your mind at any time with the « Manage cookies » button."
+            ),
+            accept_all: s("Accept all"),
+            reject_all: s("Refuse all"),
+            customize: s("Customise"),
+            save: s("Save my choices"),
+            close: s("Continue without accepting"),
+            manage: s("Manage cookies"),
+            policy_link: s("Privacy policy"),
+        },
+    }
+}
+
+fn resolve_texts(lang: Lang, publisher: &str, input: &BannerTextsInput) -> BannerTexts {
+    let d = default_texts(lang, publisher);
+    let pick = |over: &Option<String>, default: String| over.clone().unwrap_or(default);
+    BannerTexts {
+        title: pick(&input.title, d.title),
+        body: pick(&input.body, d.body),
+        accept_all: pick(&input.accept_all, d.accept_all),
+        reject_all: pick(&input.reject_all, d.reject_all),
+        customize: pick(&input.customize, d.customize),
+        save: pick(&input.save, d.save),
+        close: pick(&input.close, d.close),
+        manage: pick(&input.manage, d.manage),
+        policy_link: pick(&input.policy_link, d.policy_link),
+    }
+}
+
+/// Category, service and cookie ids: short, lowercase, safe in a cookie value and a CSV cell.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=40).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !id.starts_with('_')
+}
+
+/// Policy versions travel in the consent cookie, so they keep to a small alphabet.
+pub fn is_valid_policy_version(v: &str) -> bool {
+    (1..=32).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://") || s.starts_with('/')
+}
+
+impl SiteConfig {
+    /// Validates an owner's configuration and fills in the built-ins and default texts.
+    /// Every problem is reported at once, each naming its field.
+    pub fn parse(input: SiteConfigInput) -> Result<SiteConfig, FieldErrors> {
+        let mut errors = Vec::new();
+        let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
+
+        if input.publisher.trim().is_empty() {
+            err("publisher".into(), "is empty: give the name of the company or person responsible for the site".into());
+        }
+        if !is_valid_policy_version(&input.policy_version) {
+            err(
+                "policy_version".into(),
+                format!("{:?} is not valid: use 1 to 32 letters, digits, '.', '-' or '_' (for example \"2026-11\")", input.policy_version),
+            );
+        }
+        if !is_url(&input.policy_url) {
+            err("policy_url".into(), format!("{:?} is not a link: give an http(s):// URL or a path starting with '/'", input.policy_url));
+        }
+
+        let mut categories: Vec<Category> = builtin_categories().into();
+        for (i, c) in input.categories.iter().enumerate() {
+            let field = format!("categories[{i}]");
+            if let Some(existing) = categories.iter_mut().find(|b| b.id == c.id) {
+                if let Some(t) = &c.title {
+                    existing.title = t.clone();
+                }
+                if let Some(d) = &c.description {
+                    existing.description = d.clone();
+                }
+                continue;
+            }
+            if !is_valid_id(&c.id) {
+                err(format!("{field}.id"), format!("{:?} is not a valid id: use 1 to 40 lowercase letters, digits or '_'", c.id));
+                continue;
+            }
+            match (&c.title, &c.description) {
+                (Some(title), Some(description)) => categories.push(Category {
+                    id: c.id.clone(),
+                    required: false,
+                    title: title.clone(),
+                    description: description.clone(),
+                }),
+                _ => err(field, format!("the site's own category {:?} needs a title and a description in fr and en", c.id)),
+            }
+        }
+        for (i, c) in categories.iter().enumerate() {
+            for (lang, t, d) in [(Lang::Fr, &c.title.fr, &c.description.fr), (Lang::En, &c.title.en, &c.description.en)] {
+                if t.trim().is_empty() || d.trim().is_empty() {
+                    err(format!("categories[{i}]"), format!("category {:?} has an empty title or description in {}", c.id, lang.code()));
+                }
+            }
+        }
+
+        let mut seen = BTreeSet::new();
+        for (i, s) in input.services.iter().enumerate() {
+            let field = format!("services[{i}]");
+            if !is_valid_id(&s.id) {
+                err(format!("{field}.id"), format!("{:?} is not a valid id: use 1 to 40 lowercase letters, digits or '_'", s.id));
+            } else if categories.iter().any(|c| c.id == s.id) {
+                err(format!("{field}.id"), format!("{:?} is already a category id: give the service its own id", s.id));
+            } else if !seen.insert(s.id.clone()) {
+                err(format!("{field}.id"), format!("{:?} is declared twice", s.id));
+            }
+            if !categories.iter().any(|c| c.id == s.category) {
+                let known: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+                err(format!("{field}.category"), format!("unknown category {:?}: use one of {}", s.category, known.join(", ")));
+            }
+            if s.name.trim().is_empty() || s.provider.trim().is_empty() {
+                err(field.clone(), "name and provider must not be empty".into());
+            }
+            if !is_url(&s.privacy_policy_url) {
+                err(format!("{field}.privacy_policy_url"), format!("{:?} is not a link to the provider's privacy policy", s.privacy_policy_url));
+            }
+            for (j, cookie) in s.cookies.iter().enumerate() {
+                let base = cookie.name.strip_suffix('*').unwrap_or(&cookie.name);
+                if base.is_empty() || base.contains(['*', ';', ',', '=', ' ']) {
+                    err(
+                        format!("{field}.cookies[{j}].name"),
+                        format!("{:?} is not a cookie name: give the exact name, or a prefix ending in '*'", cookie.name),
+                    );
+                }
+                if cookie.purpose.trim().is_empty() {
+                    err(format!("{field}.cookies[{j}].purpose"), "is empty: say what the cookie is for".into());
+                }
+            }
+        }
+
+        let texts = Texts {
+            fr: resolve_texts(Lang::Fr, &input.publisher, &input.texts.fr),
+            en: resolve_texts(Lang::En, &input.publisher, &input.texts.en),
+        };
+        for lang in [Lang::Fr, Lang::En] {
+            let t = texts.get(lang);
+            let fields = [
+                ("title", &t.title),
+                ("body", &t.body),
+                ("accept_all", &t.accept_all),
+                ("reject_all", &t.reject_all),
+                ("customize", &t.customize),
+                ("save", &t.save),
+                ("close", &t.close),
+                ("manage", &t.manage),
+                ("policy_link", &t.policy_link),
+            ];
+            for (name, value) in fields {
+                if value.trim().is_empty() {
+                    err(format!("texts.{}.{name}", lang.code()), "is empty: remove it to use the default text, or write one".into());
+                }
+            }
+            // LEGAL R13: a refusal control labelled with "accept" misleads.
+            let reject = t.reject_all.to_lowercase();
+            if reject.contains("accept") && !reject.contains("sans accepter") && !reject.contains("n'accepte") && !reject.contains("without accepting") {
+                err(format!("texts.{}.reject_all", lang.code()), format!("{:?} reads like acceptance: a refusal label must not say \"accept\"", t.reject_all));
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(FieldErrors(errors));
+        }
+        Ok(SiteConfig {
+            publisher: input.publisher,
+            policy_version: input.policy_version,
+            policy_url: input.policy_url,
+            categories,
+            services: input.services,
+            texts,
+        })
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    /// Categories the visitor is asked about (all but `necessary`).
+    pub fn consent_categories(&self) -> impl Iterator<Item = &Category> {
+        self.categories.iter().filter(|c| !c.required)
+    }
+
+    /// Services that run only with consent (those outside `necessary`).
+    pub fn consent_services(&self) -> impl Iterator<Item = &Service> {
+        self.services.iter().filter(|s| self.category(&s.category).is_some_and(|c| !c.required))
+    }
+
+    /// Things worth a site owner's attention that do not stop publication.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.services {
+            for c in &s.cookies {
+                if c.lifetime_days > COOKIE_MAX_DAYS as u32 {
+                    out.push(format!(
+                        "service {:?}: cookie {:?} lives {} days, over the 13-month limit ({COOKIE_MAX_DAYS} days); cap it in the service's settings where it allows",
+                        s.id, c.name, c.lifetime_days
+                    ));
+                }
+            }
+        }
+        out
+    }
+}

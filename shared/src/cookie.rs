@@ -1,0 +1,88 @@
+//! The first-party consent cookie `biscotte`: a compact, versioned encoding of a saved choice.
+//!
+//! `1|<consent id>|<revision>|<policy version>|<unix seconds>|<accepted categories>|<refused
+//! categories>|<accepted services>|<refused services>`, lists joined with `.`; every character is
+//! a valid cookie octet, so no escaping is needed. Decoding is strict: anything unexpected is an
+//! error, which the rules read as "ask again" — never as consent.
+
+use crate::config::{is_valid_id, is_valid_policy_version};
+use crate::decision::{Choices, is_valid_consent_id};
+use crate::revision::Revision;
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+
+pub const COOKIE_NAME: &str = "biscotte";
+pub const FORMAT_VERSION: &str = "1";
+
+/// What the consent cookie remembers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedConsent {
+    pub consent_id: String,
+    pub revision: Revision,
+    pub policy_version: String,
+    pub decided_at: Timestamp,
+    pub choices: Choices,
+}
+
+/// The cookie could not be read; the visitor must be asked again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Garbled;
+
+impl SavedConsent {
+    pub fn encode(&self) -> String {
+        let list = |map: &BTreeMap<String, bool>, value: bool| {
+            map.iter().filter(|(_, v)| **v == value).map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(".")
+        };
+        let c = &self.choices;
+        [
+            FORMAT_VERSION,
+            &self.consent_id,
+            self.revision.as_str(),
+            &self.policy_version,
+            &self.decided_at.as_secs().to_string(),
+            &list(&c.categories, true),
+            &list(&c.categories, false),
+            &list(&c.services, true),
+            &list(&c.services, false),
+        ]
+        .join("|")
+    }
+
+    pub fn decode(value: &str) -> Result<SavedConsent, Garbled> {
+        let fields: Vec<&str> = value.split('|').collect();
+        let [version, consent_id, revision, policy_version, secs, cat_yes, cat_no, svc_yes, svc_no] = fields[..] else {
+            return Err(Garbled);
+        };
+        if version != FORMAT_VERSION || !is_valid_consent_id(consent_id) || !is_valid_policy_version(policy_version) {
+            return Err(Garbled);
+        }
+        let revision = Revision::parse(revision).ok_or(Garbled)?;
+        if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Garbled);
+        }
+        let secs: i64 = secs.parse().map_err(|_| Garbled)?;
+        let parse_list = |list: &str, value: bool, target: &mut BTreeMap<String, bool>| -> Result<(), Garbled> {
+            if list.is_empty() {
+                return Ok(());
+            }
+            for id in list.split('.') {
+                if !is_valid_id(id) || target.insert(id.to_owned(), value).is_some() {
+                    return Err(Garbled);
+                }
+            }
+            Ok(())
+        };
+        let mut choices = Choices::default();
+        parse_list(cat_yes, true, &mut choices.categories)?;
+        parse_list(cat_no, false, &mut choices.categories)?;
+        parse_list(svc_yes, true, &mut choices.services)?;
+        parse_list(svc_no, false, &mut choices.services)?;
+        Ok(SavedConsent {
+            consent_id: consent_id.to_owned(),
+            revision,
+            policy_version: policy_version.to_owned(),
+            decided_at: Timestamp::from_secs(secs),
+            choices,
+        })
+    }
+}

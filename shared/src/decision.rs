@@ -1,0 +1,150 @@
+//! A visitor's decision: a choice per category and per service, and how it was made.
+
+use crate::config::SiteConfig;
+use crate::error::FieldError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How the visitor decided. Closing the banner is a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    AcceptAll,
+    RejectAll,
+    Custom,
+    Close,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::AcceptAll => "accept_all",
+            Method::RejectAll => "reject_all",
+            Method::Custom => "custom",
+            Method::Close => "close",
+        }
+    }
+}
+
+/// Choices per category and per service (`true` = accepted). Anything absent was never answered
+/// and therefore counts as refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choices {
+    pub categories: BTreeMap<String, bool>,
+    pub services: BTreeMap<String, bool>,
+}
+
+impl Choices {
+    /// The same answer for every category and service that needs consent.
+    pub fn uniform(config: &SiteConfig, accept: bool) -> Choices {
+        Choices::from_categories(config, |_| accept)
+    }
+
+    /// One answer per category; each service follows its category.
+    pub fn from_categories(config: &SiteConfig, accept: impl Fn(&str) -> bool) -> Choices {
+        let categories: BTreeMap<String, bool> = config.consent_categories().map(|c| (c.id.clone(), accept(&c.id))).collect();
+        let services = config
+            .consent_services()
+            .map(|s| (s.id.clone(), categories.get(&s.category).copied().unwrap_or(false)))
+            .collect();
+        Choices { categories, services }
+    }
+
+    /// Whether a category is accepted; `necessary` always is, in every configuration.
+    pub fn allows_category(&self, config: &SiteConfig, id: &str) -> bool {
+        match config.category(id) {
+            Some(c) if c.required => true,
+            _ => self.categories.get(id).copied().unwrap_or(false),
+        }
+    }
+
+    /// Whether a service may run: services in `necessary` always may; others need their own yes.
+    pub fn allows_service(&self, config: &SiteConfig, id: &str) -> bool {
+        match config.service(id) {
+            Some(s) if config.category(&s.category).is_some_and(|c| c.required) => true,
+            Some(_) => self.services.get(id).copied().unwrap_or(false),
+            None => false,
+        }
+    }
+
+    pub fn all(&self, value: bool) -> bool {
+        self.categories.values().chain(self.services.values()).all(|v| *v == value)
+    }
+}
+
+/// A decision validated against the configuration it was made under: every consent-requiring
+/// category and service has an explicit answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub consent_id: String,
+    pub method: Method,
+    pub choices: Choices,
+}
+
+/// Consent ids are 128 random bits drawn by the banner, in lowercase hex.
+pub fn is_valid_consent_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl Decision {
+    /// Checks what a banner sent. Services left out follow their category's answer; anything
+    /// unknown, a refused `necessary`, or a method that contradicts the choices is an error
+    /// naming the field.
+    pub fn parse(consent_id: &str, method: Method, choices: &Choices, config: &SiteConfig) -> Result<Decision, FieldError> {
+        if !is_valid_consent_id(consent_id) {
+            return Err(FieldError::new("consent_id", "must be 32 lowercase hex digits (128 random bits drawn by the banner)"));
+        }
+        let known = || config.categories.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
+        let mut categories = BTreeMap::new();
+        for (id, &accepted) in &choices.categories {
+            let field = format!("categories.{id}");
+            match config.category(id) {
+                None => return Err(FieldError::new(field, format!("unknown category; this site's categories are {}", known()))),
+                Some(c) if c.required && !accepted => {
+                    return Err(FieldError::new(field, "cannot be refused: technical cookies are always on"));
+                }
+                Some(c) if c.required => {}
+                Some(_) => {
+                    categories.insert(id.clone(), accepted);
+                }
+            }
+        }
+        for c in config.consent_categories() {
+            if !categories.contains_key(&c.id) {
+                return Err(FieldError::new(format!("categories.{}", c.id), "missing: every category needs an answer (true or false)"));
+            }
+        }
+        let mut services = BTreeMap::new();
+        for (id, &accepted) in &choices.services {
+            let field = format!("services.{id}");
+            let Some(s) = config.service(id) else {
+                return Err(FieldError::new(field, "unknown service for this site"));
+            };
+            match config.category(&s.category) {
+                Some(c) if c.required && !accepted => {
+                    return Err(FieldError::new(field, "cannot be refused: this service is declared as technical (necessary)"));
+                }
+                Some(c) if c.required => {}
+                _ => {
+                    services.insert(id.clone(), accepted);
+                }
+            }
+        }
+        for s in config.consent_services() {
+            if !services.contains_key(&s.id) {
+                services.insert(s.id.clone(), categories.get(&s.category).copied().unwrap_or(false));
+            }
+        }
+        let choices = Choices { categories, services };
+        match method {
+            Method::AcceptAll if !choices.all(true) => {
+                return Err(FieldError::new("method", "accept_all, but some choices are false: send method \"custom\""));
+            }
+            Method::RejectAll | Method::Close if !choices.all(false) => {
+                return Err(FieldError::new("method", format!("{}, but some choices are true: send method \"custom\"", method.as_str())));
+            }
+            _ => {}
+        }
+        Ok(Decision { consent_id: consent_id.to_owned(), method, choices })
+    }
+}
