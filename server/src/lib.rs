@@ -1,1 +1,14 @@
-//! placeholder
+//! Biscotte's server: the public API the banner calls, the audit API, the store and its proofs,
+//! and the `biscotte` command line.
+
+pub mod app;
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod export;
+pub mod proof;
+pub mod routes;
+pub mod sitefile;
+pub mod store;

@@ -49,7 +49,10 @@ pub struct Localized {
 
 impl Localized {
     pub fn new(fr: &str, en: &str) -> Self {
-        Self { fr: fr.to_owned(), en: en.to_owned() }
+        Self {
+            fr: fr.to_owned(),
+            en: en.to_owned(),
+        }
     }
     pub fn get(&self, lang: Lang) -> &str {
         match lang {
@@ -293,14 +296,17 @@ fn resolve_texts(lang: Lang, publisher: &str, input: &BannerTextsInput) -> Banne
 /// Category, service and cookie ids: short, lowercase, safe in a cookie value and a CSV cell.
 pub fn is_valid_id(id: &str) -> bool {
     (1..=40).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !id.starts_with('_')
 }
 
 /// Policy versions travel in the consent cookie, so they keep to a small alphabet.
 pub fn is_valid_policy_version(v: &str) -> bool {
     (1..=32).contains(&v.len())
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 fn is_url(s: &str) -> bool {
@@ -315,16 +321,28 @@ impl SiteConfig {
         let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
 
         if input.publisher.trim().is_empty() {
-            err("publisher".into(), "is empty: give the name of the company or person responsible for the site".into());
+            err(
+                "publisher".into(),
+                "is empty: give the name of the company or person responsible for the site".into(),
+            );
         }
         if !is_valid_policy_version(&input.policy_version) {
             err(
                 "policy_version".into(),
-                format!("{:?} is not valid: use 1 to 32 letters, digits, '.', '-' or '_' (for example \"2026-11\")", input.policy_version),
+                format!(
+                    "{:?} is not valid: use 1 to 32 letters, digits, '.', '-' or '_' (for example \"2026-11\")",
+                    input.policy_version
+                ),
             );
         }
         if !is_url(&input.policy_url) {
-            err("policy_url".into(), format!("{:?} is not a link: give an http(s):// URL or a path starting with '/'", input.policy_url));
+            err(
+                "policy_url".into(),
+                format!(
+                    "{:?} is not a link: give an http(s):// URL or a path starting with '/'",
+                    input.policy_url
+                ),
+            );
         }
 
         let mut categories: Vec<Category> = builtin_categories().into();
@@ -340,7 +358,13 @@ impl SiteConfig {
                 continue;
             }
             if !is_valid_id(&c.id) {
-                err(format!("{field}.id"), format!("{:?} is not a valid id: use 1 to 40 lowercase letters, digits or '_'", c.id));
+                err(
+                    format!("{field}.id"),
+                    format!(
+                        "{:?} is not a valid id: use 1 to 40 lowercase letters, digits or '_'",
+                        c.id
+                    ),
+                );
                 continue;
             }
             match (&c.title, &c.description) {
@@ -350,13 +374,29 @@ impl SiteConfig {
                     title: title.clone(),
                     description: description.clone(),
                 }),
-                _ => err(field, format!("the site's own category {:?} needs a title and a description in fr and en", c.id)),
+                _ => err(
+                    field,
+                    format!(
+                        "the site's own category {:?} needs a title and a description in fr and en",
+                        c.id
+                    ),
+                ),
             }
         }
         for (i, c) in categories.iter().enumerate() {
-            for (lang, t, d) in [(Lang::Fr, &c.title.fr, &c.description.fr), (Lang::En, &c.title.en, &c.description.en)] {
+            for (lang, t, d) in [
+                (Lang::Fr, &c.title.fr, &c.description.fr),
+                (Lang::En, &c.title.en, &c.description.en),
+            ] {
                 if t.trim().is_empty() || d.trim().is_empty() {
-                    err(format!("categories[{i}]"), format!("category {:?} has an empty title or description in {}", c.id, lang.code()));
+                    err(
+                        format!("categories[{i}]"),
+                        format!(
+                            "category {:?} has an empty title or description in {}",
+                            c.id,
+                            lang.code()
+                        ),
+                    );
                 }
             }
         }
@@ -365,32 +405,66 @@ impl SiteConfig {
         for (i, s) in input.services.iter().enumerate() {
             let field = format!("services[{i}]");
             if !is_valid_id(&s.id) {
-                err(format!("{field}.id"), format!("{:?} is not a valid id: use 1 to 40 lowercase letters, digits or '_'", s.id));
+                err(
+                    format!("{field}.id"),
+                    format!(
+                        "{:?} is not a valid id: use 1 to 40 lowercase letters, digits or '_'",
+                        s.id
+                    ),
+                );
             } else if categories.iter().any(|c| c.id == s.id) {
-                err(format!("{field}.id"), format!("{:?} is already a category id: give the service its own id", s.id));
+                err(
+                    format!("{field}.id"),
+                    format!(
+                        "{:?} is already a category id: give the service its own id",
+                        s.id
+                    ),
+                );
             } else if !seen.insert(s.id.clone()) {
-                err(format!("{field}.id"), format!("{:?} is declared twice", s.id));
+                err(
+                    format!("{field}.id"),
+                    format!("{:?} is declared twice", s.id),
+                );
             }
             if !categories.iter().any(|c| c.id == s.category) {
                 let known: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
-                err(format!("{field}.category"), format!("unknown category {:?}: use one of {}", s.category, known.join(", ")));
+                err(
+                    format!("{field}.category"),
+                    format!(
+                        "unknown category {:?}: use one of {}",
+                        s.category,
+                        known.join(", ")
+                    ),
+                );
             }
             if s.name.trim().is_empty() || s.provider.trim().is_empty() {
                 err(field.clone(), "name and provider must not be empty".into());
             }
             if !is_url(&s.privacy_policy_url) {
-                err(format!("{field}.privacy_policy_url"), format!("{:?} is not a link to the provider's privacy policy", s.privacy_policy_url));
+                err(
+                    format!("{field}.privacy_policy_url"),
+                    format!(
+                        "{:?} is not a link to the provider's privacy policy",
+                        s.privacy_policy_url
+                    ),
+                );
             }
             for (j, cookie) in s.cookies.iter().enumerate() {
                 let base = cookie.name.strip_suffix('*').unwrap_or(&cookie.name);
                 if base.is_empty() || base.contains(['*', ';', ',', '=', ' ']) {
                     err(
                         format!("{field}.cookies[{j}].name"),
-                        format!("{:?} is not a cookie name: give the exact name, or a prefix ending in '*'", cookie.name),
+                        format!(
+                            "{:?} is not a cookie name: give the exact name, or a prefix ending in '*'",
+                            cookie.name
+                        ),
                     );
                 }
                 if cookie.purpose.trim().is_empty() {
-                    err(format!("{field}.cookies[{j}].purpose"), "is empty: say what the cookie is for".into());
+                    err(
+                        format!("{field}.cookies[{j}].purpose"),
+                        "is empty: say what the cookie is for".into(),
+                    );
                 }
             }
         }
@@ -414,13 +488,26 @@ impl SiteConfig {
             ];
             for (name, value) in fields {
                 if value.trim().is_empty() {
-                    err(format!("texts.{}.{name}", lang.code()), "is empty: remove it to use the default text, or write one".into());
+                    err(
+                        format!("texts.{}.{name}", lang.code()),
+                        "is empty: remove it to use the default text, or write one".into(),
+                    );
                 }
             }
             // LEGAL R13: a refusal control labelled with "accept" misleads.
             let reject = t.reject_all.to_lowercase();
-            if reject.contains("accept") && !reject.contains("sans accepter") && !reject.contains("n'accepte") && !reject.contains("without accepting") {
-                err(format!("texts.{}.reject_all", lang.code()), format!("{:?} reads like acceptance: a refusal label must not say \"accept\"", t.reject_all));
+            if reject.contains("accept")
+                && !reject.contains("sans accepter")
+                && !reject.contains("n'accepte")
+                && !reject.contains("without accepting")
+            {
+                err(
+                    format!("texts.{}.reject_all", lang.code()),
+                    format!(
+                        "{:?} reads like acceptance: a refusal label must not say \"accept\"",
+                        t.reject_all
+                    ),
+                );
             }
         }
 
@@ -452,7 +539,9 @@ impl SiteConfig {
 
     /// Services that run only with consent (those outside `necessary`).
     pub fn consent_services(&self) -> impl Iterator<Item = &Service> {
-        self.services.iter().filter(|s| self.category(&s.category).is_some_and(|c| !c.required))
+        self.services
+            .iter()
+            .filter(|s| self.category(&s.category).is_some_and(|c| !c.required))
     }
 
     /// Things worth a site owner's attention that do not stop publication.

@@ -31,7 +31,11 @@ pub struct Garbled;
 impl SavedConsent {
     pub fn encode(&self) -> String {
         let list = |map: &BTreeMap<String, bool>, value: bool| {
-            map.iter().filter(|(_, v)| **v == value).map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(".")
+            map.iter()
+                .filter(|(_, v)| **v == value)
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(".")
         };
         let c = &self.choices;
         [
@@ -50,10 +54,24 @@ impl SavedConsent {
 
     pub fn decode(value: &str) -> Result<SavedConsent, Garbled> {
         let fields: Vec<&str> = value.split('|').collect();
-        let [version, consent_id, revision, policy_version, secs, cat_yes, cat_no, svc_yes, svc_no] = fields[..] else {
+        let [
+            version,
+            consent_id,
+            revision,
+            policy_version,
+            secs,
+            cat_yes,
+            cat_no,
+            svc_yes,
+            svc_no,
+        ] = fields[..]
+        else {
             return Err(Garbled);
         };
-        if version != FORMAT_VERSION || !is_valid_consent_id(consent_id) || !is_valid_policy_version(policy_version) {
+        if version != FORMAT_VERSION
+            || !is_valid_consent_id(consent_id)
+            || !is_valid_policy_version(policy_version)
+        {
             return Err(Garbled);
         }
         let revision = Revision::parse(revision).ok_or(Garbled)?;
@@ -61,17 +79,18 @@ impl SavedConsent {
             return Err(Garbled);
         }
         let secs: i64 = secs.parse().map_err(|_| Garbled)?;
-        let parse_list = |list: &str, value: bool, target: &mut BTreeMap<String, bool>| -> Result<(), Garbled> {
-            if list.is_empty() {
-                return Ok(());
-            }
-            for id in list.split('.') {
-                if !is_valid_id(id) || target.insert(id.to_owned(), value).is_some() {
-                    return Err(Garbled);
+        let parse_list =
+            |list: &str, value: bool, target: &mut BTreeMap<String, bool>| -> Result<(), Garbled> {
+                if list.is_empty() {
+                    return Ok(());
                 }
-            }
-            Ok(())
-        };
+                for id in list.split('.') {
+                    if !is_valid_id(id) || target.insert(id.to_owned(), value).is_some() {
+                        return Err(Garbled);
+                    }
+                }
+                Ok(())
+            };
         let mut choices = Choices::default();
         parse_list(cat_yes, true, &mut choices.categories)?;
         parse_list(cat_no, false, &mut choices.categories)?;

@@ -42,12 +42,23 @@ impl Choices {
 
     /// One answer per category; each service follows its category.
     pub fn from_categories(config: &SiteConfig, accept: impl Fn(&str) -> bool) -> Choices {
-        let categories: BTreeMap<String, bool> = config.consent_categories().map(|c| (c.id.clone(), accept(&c.id))).collect();
+        let categories: BTreeMap<String, bool> = config
+            .consent_categories()
+            .map(|c| (c.id.clone(), accept(&c.id)))
+            .collect();
         let services = config
             .consent_services()
-            .map(|s| (s.id.clone(), categories.get(&s.category).copied().unwrap_or(false)))
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    categories.get(&s.category).copied().unwrap_or(false),
+                )
+            })
             .collect();
-        Choices { categories, services }
+        Choices {
+            categories,
+            services,
+        }
     }
 
     /// Whether a category is accepted; `necessary` always is, in every configuration.
@@ -68,7 +79,10 @@ impl Choices {
     }
 
     pub fn all(&self, value: bool) -> bool {
-        self.categories.values().chain(self.services.values()).all(|v| *v == value)
+        self.categories
+            .values()
+            .chain(self.services.values())
+            .all(|v| *v == value)
     }
 }
 
@@ -90,18 +104,41 @@ impl Decision {
     /// Checks what a banner sent. Services left out follow their category's answer; anything
     /// unknown, a refused `necessary`, or a method that contradicts the choices is an error
     /// naming the field.
-    pub fn parse(consent_id: &str, method: Method, choices: &Choices, config: &SiteConfig) -> Result<Decision, FieldError> {
+    pub fn parse(
+        consent_id: &str,
+        method: Method,
+        choices: &Choices,
+        config: &SiteConfig,
+    ) -> Result<Decision, FieldError> {
         if !is_valid_consent_id(consent_id) {
-            return Err(FieldError::new("consent_id", "must be 32 lowercase hex digits (128 random bits drawn by the banner)"));
+            return Err(FieldError::new(
+                "consent_id",
+                "must be 32 lowercase hex digits (128 random bits drawn by the banner)",
+            ));
         }
-        let known = || config.categories.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
+        let known = || {
+            config
+                .categories
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut categories = BTreeMap::new();
         for (id, &accepted) in &choices.categories {
             let field = format!("categories.{id}");
             match config.category(id) {
-                None => return Err(FieldError::new(field, format!("unknown category; this site's categories are {}", known()))),
+                None => {
+                    return Err(FieldError::new(
+                        field,
+                        format!("unknown category; this site's categories are {}", known()),
+                    ));
+                }
                 Some(c) if c.required && !accepted => {
-                    return Err(FieldError::new(field, "cannot be refused: technical cookies are always on"));
+                    return Err(FieldError::new(
+                        field,
+                        "cannot be refused: technical cookies are always on",
+                    ));
                 }
                 Some(c) if c.required => {}
                 Some(_) => {
@@ -111,7 +148,10 @@ impl Decision {
         }
         for c in config.consent_categories() {
             if !categories.contains_key(&c.id) {
-                return Err(FieldError::new(format!("categories.{}", c.id), "missing: every category needs an answer (true or false)"));
+                return Err(FieldError::new(
+                    format!("categories.{}", c.id),
+                    "missing: every category needs an answer (true or false)",
+                ));
             }
         }
         let mut services = BTreeMap::new();
@@ -122,7 +162,10 @@ impl Decision {
             };
             match config.category(&s.category) {
                 Some(c) if c.required && !accepted => {
-                    return Err(FieldError::new(field, "cannot be refused: this service is declared as technical (necessary)"));
+                    return Err(FieldError::new(
+                        field,
+                        "cannot be refused: this service is declared as technical (necessary)",
+                    ));
                 }
                 Some(c) if c.required => {}
                 _ => {
@@ -132,19 +175,38 @@ impl Decision {
         }
         for s in config.consent_services() {
             if !services.contains_key(&s.id) {
-                services.insert(s.id.clone(), categories.get(&s.category).copied().unwrap_or(false));
+                services.insert(
+                    s.id.clone(),
+                    categories.get(&s.category).copied().unwrap_or(false),
+                );
             }
         }
-        let choices = Choices { categories, services };
+        let choices = Choices {
+            categories,
+            services,
+        };
         match method {
             Method::AcceptAll if !choices.all(true) => {
-                return Err(FieldError::new("method", "accept_all, but some choices are false: send method \"custom\""));
+                return Err(FieldError::new(
+                    "method",
+                    "accept_all, but some choices are false: send method \"custom\"",
+                ));
             }
             Method::RejectAll | Method::Close if !choices.all(false) => {
-                return Err(FieldError::new("method", format!("{}, but some choices are true: send method \"custom\"", method.as_str())));
+                return Err(FieldError::new(
+                    "method",
+                    format!(
+                        "{}, but some choices are true: send method \"custom\"",
+                        method.as_str()
+                    ),
+                ));
             }
             _ => {}
         }
-        Ok(Decision { consent_id: consent_id.to_owned(), method, choices })
+        Ok(Decision {
+            consent_id: consent_id.to_owned(),
+            method,
+            choices,
+        })
     }
 }

@@ -24,7 +24,8 @@ impl Revision {
 
     /// Accepts only what [`Revision::of`] produces.
     pub fn parse(s: &str) -> Option<Revision> {
-        (s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then(|| Revision(s.to_owned()))
+        (s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| Revision(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -25,7 +25,11 @@ pub enum PromptReason {
 }
 
 /// Whether the banner must ask, and why; `None` means the saved choice still holds.
-pub fn needs_prompt(saved: Option<&SavedConsent>, published: &SiteConfig, now: Timestamp) -> Option<PromptReason> {
+pub fn needs_prompt(
+    saved: Option<&SavedConsent>,
+    published: &SiteConfig,
+    now: Timestamp,
+) -> Option<PromptReason> {
     let Some(saved) = saved else {
         return Some(PromptReason::NeverAsked);
     };
@@ -40,7 +44,12 @@ pub fn needs_prompt(saved: Option<&SavedConsent>, published: &SiteConfig, now: T
         .filter(|c| !saved.choices.categories.contains_key(&c.id))
         .map(|c| c.id.clone())
         .collect();
-    new_items.extend(published.consent_services().filter(|s| !saved.choices.services.contains_key(&s.id)).map(|s| s.id.clone()));
+    new_items.extend(
+        published
+            .consent_services()
+            .filter(|s| !saved.choices.services.contains_key(&s.id))
+            .map(|s| s.id.clone()),
+    );
     if !new_items.is_empty() {
         return Some(PromptReason::NewItems(new_items));
     }

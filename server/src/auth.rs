@@ -1,0 +1,290 @@
+//! The only code that knows JWTs: the server's Ed25519 key, signed receipts, API tokens, and the
+//! extractors that put a route's role in its handler's signature (`_: Auditor`).
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use biscotte_shared::api::ConsentRecord;
+use biscotte_shared::revision::hex;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::future::{Ready, ready};
+use std::path::Path;
+
+pub const ISSUER: &str = "biscotte";
+/// Audience of receipts handed to visitors.
+pub const RECEIPT_AUDIENCE: &str = "biscotte-receipt";
+/// Audience of API tokens; a receipt is never accepted as a token, nor the reverse.
+pub const TOKEN_AUDIENCE: &str = "biscotte-api";
+
+/// The server's signing key and what verifiers need of it.
+#[derive(Clone)]
+pub struct Signer {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    public_x: String,
+    kid: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the private key.
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+fn pem_encode(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END PRIVATE KEY-----\n");
+    out
+}
+
+fn pem_decode(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(body.trim()).ok()
+}
+
+impl Signer {
+    /// Loads the key at `path`, creating it (mode 0600) when missing.
+    pub fn load_or_create(path: &Path) -> Result<Signer, String> {
+        if !path.exists() {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| "cannot generate an Ed25519 key".to_owned())?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            write_private(path, pem_encode(pkcs8.as_ref()).as_bytes())
+                .map_err(|e| format!("cannot write the signing key to {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "created a new Ed25519 signing key");
+        }
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
+        let der = pem_decode(&pem).ok_or_else(|| {
+            format!(
+                "{} is not a PEM file; delete it to have a new key created",
+                path.display()
+            )
+        })?;
+        let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|_| {
+            format!(
+                "{} is not an Ed25519 PKCS#8 key; delete it to have a new key created",
+                path.display()
+            )
+        })?;
+        let public = pair.public_key().as_ref().to_vec();
+        let public_x = URL_SAFE_NO_PAD.encode(&public);
+        Ok(Signer {
+            encoding: EncodingKey::from_ed_der(&der),
+            decoding: DecodingKey::from_ed_der(&public),
+            kid: hex(&Sha256::digest(&public)[..8]),
+            public_x,
+        })
+    }
+
+    /// The public key as a JSON Web Key Set, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": self.public_x }]
+        })
+    }
+
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ApiError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+    }
+
+    /// A receipt for a recorded decision: what the visitor can show to prove their choice.
+    pub fn receipt(&self, record: &ConsentRecord) -> Result<String, ApiError> {
+        self.sign(&ReceiptClaims {
+            iss: ISSUER.to_owned(),
+            aud: RECEIPT_AUDIENCE.to_owned(),
+            sub: record.consent_id.clone(),
+            iat: record.server_time.as_secs(),
+            site: record.site.clone(),
+            record_id: record.record_id,
+            revision: record.revision.to_string(),
+            method: record.method.as_str().to_owned(),
+            categories: record.categories.clone(),
+            services: record.services.clone(),
+            record_hash: record.hash.clone(),
+        })
+    }
+
+    /// An API token for `role` (on `site`, except for admins), valid `days`.
+    pub fn issue_token(
+        &self,
+        role: Role,
+        site: Option<&str>,
+        now_secs: i64,
+        days: i64,
+    ) -> Result<String, ApiError> {
+        let mut jti = [0u8; 16];
+        getrandom::fill(&mut jti).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+        self.sign(&TokenClaims {
+            iss: ISSUER.to_owned(),
+            aud: TOKEN_AUDIENCE.to_owned(),
+            role,
+            site: site.map(str::to_owned),
+            iat: now_secs,
+            exp: now_secs + days * 86_400,
+            jti: hex(&jti),
+        })
+    }
+
+    fn verify_token(&self, token: &str) -> Result<TokenClaims, ApiError> {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[TOKEN_AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &validation)
+            .map(|d| d.claims)
+            .map_err(|e| {
+                ApiError::Unauthorized(format!(
+                    "the bearer token is not valid ({e}); issue one with `biscotte token issue`"
+                ))
+            })
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// What a receipt says. Verifiable by anyone with the public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The consent id.
+    pub sub: String,
+    pub iat: i64,
+    pub site: String,
+    pub record_id: u64,
+    pub revision: String,
+    pub method: String,
+    pub categories: BTreeMap<String, bool>,
+    pub services: BTreeMap<String, bool>,
+    pub record_hash: String,
+}
+
+/// Who a token speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The operator of this Biscotte server: creates sites.
+    Admin,
+    /// A site's owner: publishes revisions of its configuration.
+    Owner,
+    /// A site's auditor (DPO, regulator): exports and verifies its consent log.
+    Auditor,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub role: Role,
+    pub site: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+fn bearer_claims(req: &HttpRequest) -> Result<TokenClaims, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "this route needs a bearer token: send `Authorization: Bearer <token>`".into(),
+            )
+        })?;
+    let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+        ApiError::Unauthorized("the Authorization header must read `Bearer <token>`".into())
+    })?;
+    state.signer.verify_token(token.trim())
+}
+
+/// Checks that the token has `role` and, for site roles, names the site in the path.
+fn require(req: &HttpRequest, role: Role) -> Result<TokenClaims, ApiError> {
+    let claims = bearer_claims(req)?;
+    if claims.role != role {
+        return Err(ApiError::Forbidden(format!(
+            "this route needs a {:?} token; yours is a {:?} token",
+            role, claims.role
+        )));
+    }
+    if let Some(path_site) = req.match_info().get("site")
+        && claims.site.as_deref() != Some(path_site)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "your token is not for site {path_site:?}"
+        )));
+    }
+    Ok(claims)
+}
+
+macro_rules! role_extractor {
+    ($name:ident, $role:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug)]
+        pub struct $name(pub TokenClaims);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Ready<Result<Self, ApiError>>;
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(require(req, $role).map($name))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    Admin,
+    Role::Admin,
+    "A request carrying an operator's token."
+);
+role_extractor!(
+    Owner,
+    Role::Owner,
+    "A request carrying the owner token of the site in its path."
+);
+role_extractor!(
+    Auditor,
+    Role::Auditor,
+    "A request carrying the auditor token of the site in its path."
+);

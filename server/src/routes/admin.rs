@@ -1,0 +1,63 @@
+//! What operators and site owners call: creating a site and publishing revisions.
+//! The bodies have the shape of `site.toml`, as JSON.
+
+use super::now;
+use crate::app::AppState;
+use crate::auth::{Admin, Owner};
+use crate::error::ApiError;
+use crate::sitefile::SiteFile;
+use actix_web::{HttpResponse, web};
+use biscotte_shared::FieldError;
+use serde_json::json;
+
+fn invalid(errors: Vec<FieldError>) -> ApiError {
+    let first = errors
+        .first()
+        .cloned()
+        .unwrap_or_else(|| FieldError::new("body", "invalid"));
+    let all = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::Invalid(FieldError::new(first.field, all))
+}
+
+/// `POST /api/v1/sites` (admin): register a site and publish its first revision.
+pub async fn create_site(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<SiteFile>,
+) -> Result<HttpResponse, ApiError> {
+    let site = body.into_inner().validate().map_err(invalid)?;
+    let published = state
+        .store
+        .create_site(&site.id, &site.name, site.origins, site.config, now())
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": site.warnings })))
+}
+
+/// `POST /api/v1/sites/{site}/revisions` (owner): publish a new revision.
+pub async fn publish(
+    _: Owner,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SiteFile>,
+) -> Result<HttpResponse, ApiError> {
+    let site = body.into_inner().validate().map_err(invalid)?;
+    if site.id != *path {
+        return Err(ApiError::Invalid(FieldError::new(
+            "site.id",
+            format!(
+                "{:?} does not match the site in the URL ({:?})",
+                site.id,
+                path.as_str()
+            ),
+        )));
+    }
+    let published = state
+        .store
+        .publish(&site.id, site.config, Some(site.origins), now())
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": site.warnings })))
+}

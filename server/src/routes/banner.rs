@@ -1,0 +1,155 @@
+//! What the banner calls: the published configuration, and recording a decision.
+
+use super::{now, own_origin};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::{NewRecord, SiteRecord};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use biscotte_shared::api::{ConsentRequest, ConsentResponse};
+use biscotte_shared::{Choices, Decision, FieldError, Revision};
+
+/// The request's `Origin` when it may talk to this site: same origin, or registered.
+/// `Ok(None)` when the request has no `Origin` (not a cross-origin browser request).
+fn allowed_origin(req: &HttpRequest, site: &SiteRecord) -> Result<Option<String>, ApiError> {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    if origin == own_origin(req) || site.origins.iter().any(|o| o == origin) {
+        return Ok(Some(origin.to_owned()));
+    }
+    tracing::warn!(site = %site.id, %origin, "request from an origin the site did not register");
+    Err(ApiError::Forbidden(format!(
+        "origin {origin} is not registered for site {:?}: add it to [site].origins in the site file and publish",
+        site.id
+    )))
+}
+
+fn with_cors(builder: &mut HttpResponseBuilder, origin: &Option<String>) {
+    if let Some(o) = origin {
+        builder
+            .insert_header(("Access-Control-Allow-Origin", o.as_str()))
+            .insert_header(("Vary", "Origin"));
+    }
+}
+
+/// `GET /api/v1/sites/{site}/config`
+pub async fn config(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (record, published) = state
+        .store
+        .current(&site)?
+        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let origin = allowed_origin(&req, &record)?;
+    let etag = format!("\"{}\"", published.revision);
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str());
+    let mut builder = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    with_cors(&mut builder, &origin);
+    builder
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if not_modified {
+        return Ok(builder.finish());
+    }
+    Ok(builder.json(published))
+}
+
+/// `OPTIONS /api/v1/sites/{site}/consents`: the CORS preflight of a decision.
+pub async fn preflight(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = state
+        .store
+        .site(&site)?
+        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let origin = allowed_origin(&req, &record)?;
+    let mut builder = HttpResponse::NoContent();
+    with_cors(&mut builder, &origin);
+    Ok(builder
+        .insert_header(("Access-Control-Allow-Methods", "POST"))
+        .insert_header(("Access-Control-Allow-Headers", "content-type"))
+        .insert_header(("Access-Control-Max-Age", "86400"))
+        .finish())
+}
+
+/// Keeps the page's scheme, host and path: query strings and fragments can carry personal data.
+fn page_url(url: Option<String>) -> Option<String> {
+    let url = url?;
+    let cut = url.find(['?', '#']).unwrap_or(url.len());
+    let mut kept = url[..cut].to_owned();
+    kept.truncate(2048);
+    Some(kept)
+}
+
+/// `POST /api/v1/sites/{site}/consents`: validate, stamp server time, append durably, sign.
+pub async fn record(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+    body: web::Json<ConsentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let site_record = state
+        .store
+        .site(&site)?
+        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let origin = allowed_origin(&req, &site_record)?;
+    let body = body.into_inner();
+    let unknown_revision = || {
+        ApiError::Invalid(FieldError::new(
+            "revision",
+            format!(
+                "{:?} is not a revision of site {:?}; reload the page to get the current one",
+                body.revision,
+                site.as_str()
+            ),
+        ))
+    };
+    let revision = Revision::parse(&body.revision).ok_or_else(unknown_revision)?;
+    let shown = state
+        .store
+        .published(&site, &revision)?
+        .ok_or_else(unknown_revision)?;
+    let choices = Choices {
+        categories: body.categories,
+        services: body.services,
+    };
+    let decision = Decision::parse(&body.consent_id, body.method, &choices, &shown.config)
+        .map_err(ApiError::Invalid)?;
+    let record = state
+        .store
+        .append(NewRecord {
+            site: &site,
+            revision: &revision,
+            policy_version: &shown.config.policy_version,
+            decision: &decision,
+            language: body.language,
+            url: page_url(body.url),
+            server_time: now(),
+        })
+        .await?;
+    let receipt = state.signer.receipt(&record)?;
+    let mut builder = HttpResponse::Created();
+    with_cors(&mut builder, &origin);
+    Ok(builder.json(ConsentResponse {
+        record_id: record.record_id,
+        server_time: record.server_time,
+        receipt,
+    }))
+}
