@@ -1,0 +1,365 @@
+//! The consent rules, table-driven: one line per case.
+
+use biscotte_shared::config::{BannerTextsInput, CategoryInput, SiteConfigInput, TextsInput};
+use biscotte_shared::cookie::Garbled;
+use biscotte_shared::{
+    Choices, CookieDecl, Decision, Localized, Method, PromptReason, Revision, SavedConsent,
+    Service, SiteConfig, Timestamp, needs_prompt,
+};
+use std::collections::BTreeMap;
+
+const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+const SECOND: i64 = 1000;
+const DAY: i64 = 86_400_000;
+
+fn service(id: &str, category: &str) -> Service {
+    Service {
+        id: id.into(),
+        name: id.into(),
+        provider: "Provider".into(),
+        category: category.into(),
+        privacy_policy_url: "https://provider.example/privacy".into(),
+        cookies: vec![CookieDecl {
+            name: format!("_{id}*"),
+            domain: None,
+            lifetime_days: 30,
+            purpose: "measure".into(),
+        }],
+    }
+}
+
+fn input(services: &[(&str, &str)]) -> SiteConfigInput {
+    SiteConfigInput {
+        publisher: "Boulangerie".into(),
+        policy_version: "1".into(),
+        policy_url: "/privacy".into(),
+        categories: vec![],
+        services: services.iter().map(|(id, cat)| service(id, cat)).collect(),
+        texts: TextsInput::default(),
+    }
+}
+
+fn config(services: &[(&str, &str)]) -> SiteConfig {
+    SiteConfig::parse(input(services)).expect("valid config")
+}
+
+fn saved_for(config: &SiteConfig, accept: bool, decided_at: Timestamp) -> SavedConsent {
+    SavedConsent {
+        consent_id: "0123456789abcdef0123456789abcdef".into(),
+        revision: Revision::of(config),
+        policy_version: config.policy_version.clone(),
+        decided_at,
+        choices: Choices::uniform(config, accept),
+    }
+}
+
+/// One row: the config the choice was made under, when, the config published now, and the
+/// expected answer.
+fn check(
+    made_under: &SiteConfig,
+    decided_at: Timestamp,
+    published: &SiteConfig,
+    expected: Option<PromptReason>,
+) {
+    for accept in [true, false] {
+        let saved = saved_for(made_under, accept, decided_at);
+        assert_eq!(
+            needs_prompt(Some(&saved), published, NOW),
+            expected,
+            "accept={accept}, decided_at={decided_at:?}"
+        );
+    }
+}
+
+#[test]
+fn a_choice_holds_for_182_days_then_is_asked_again() {
+    let c = config(&[("ga", "analytics")]);
+    check(&c, NOW.plus_days(-182).plus_millis(SECOND), &c, None);
+    check(&c, NOW.plus_days(-182), &c, None);
+    check(
+        &c,
+        NOW.plus_days(-182).plus_millis(-SECOND),
+        &c,
+        Some(PromptReason::Expired),
+    );
+    check(&c, NOW.plus_millis(-DAY), &c, None);
+}
+
+#[test]
+fn a_new_revision_asks_again_only_when_it_adds_something_needing_consent() {
+    let v1 = config(&[("ga", "analytics")]);
+    let with_new_tracker = config(&[("ga", "analytics"), ("hotjar", "analytics")]);
+    let with_new_technical = config(&[("ga", "analytics"), ("session", "necessary")]);
+    let mut reworded = input(&[("ga", "analytics")]);
+    reworded.texts.fr = BannerTextsInput {
+        title: Some("Vos cookies".into()),
+        ..Default::default()
+    };
+    let reworded = SiteConfig::parse(reworded).expect("valid");
+    let mut new_category = input(&[("ga", "analytics")]);
+    new_category.categories.push(CategoryInput {
+        id: "personalisation".into(),
+        title: Some(Localized::new("Personnalisation", "Personalisation")),
+        description: Some(Localized::new("Adapter le site", "Adapt the site")),
+    });
+    let new_category = SiteConfig::parse(new_category).expect("valid");
+
+    assert_ne!(
+        Revision::of(&v1),
+        Revision::of(&reworded),
+        "a text change is a new revision"
+    );
+    check(
+        &v1,
+        NOW,
+        &with_new_tracker,
+        Some(PromptReason::NewItems(vec!["hotjar".into()])),
+    );
+    check(&v1, NOW, &with_new_technical, None);
+    check(&v1, NOW, &reworded, None);
+    check(
+        &v1,
+        NOW,
+        &new_category,
+        Some(PromptReason::NewItems(vec!["personalisation".into()])),
+    );
+}
+
+#[test]
+fn a_new_policy_version_asks_everything_again() {
+    let v1 = config(&[("ga", "analytics")]);
+    let mut v2 = input(&[("ga", "analytics")]);
+    v2.policy_version = "2".into();
+    check(
+        &v1,
+        NOW,
+        &SiteConfig::parse(v2).expect("valid"),
+        Some(PromptReason::PolicyChanged),
+    );
+}
+
+#[test]
+fn a_visitor_never_asked_is_asked() {
+    assert_eq!(
+        needs_prompt(None, &config(&[]), NOW),
+        Some(PromptReason::NeverAsked)
+    );
+}
+
+#[test]
+fn the_cookie_round_trips_and_stays_small() {
+    let c = config(&[
+        ("google_analytics", "analytics"),
+        ("hotjar", "analytics"),
+        ("youtube", "third_party"),
+    ]);
+    let mut saved = saved_for(&c, false, NOW);
+    saved.choices = Choices::from_categories(&c, |cat| cat == "analytics");
+    let encoded = saved.encode();
+    assert_eq!(SavedConsent::decode(&encoded), Ok(saved));
+    assert!(encoded.len() < 200, "{} bytes: {encoded}", encoded.len());
+    assert!(
+        !encoded.contains([';', ',', ' ', '"', '\\']),
+        "only cookie octets: {encoded}"
+    );
+}
+
+#[test]
+fn a_garbled_cookie_means_ask_again_never_consent() {
+    let c = config(&[("ga", "analytics")]);
+    let good = saved_for(&c, true, NOW).encode();
+    let cases: Vec<String> = vec![
+        String::new(),
+        "garbage".into(),
+        good.replacen('1', "2", 1), // unknown format version
+        good.replace('|', "/"),     // wrong separators
+        format!("{good}|extra"),    // too many fields
+        good.rsplit_once('|')
+            .map(|(a, _)| a.to_owned())
+            .unwrap_or_default(), // too few
+        good.replace("0123456789abcdef", "0123456789ABCDEF"), // consent id not lowercase hex
+        good.replace("|1800000000|", "|-5|"), // negative time
+        good.replace("|1800000000|", "|18e8|"), // not a number
+        good.replace("analytics", "Analytics!"), // invalid id
+        good.replace("|ga|", "|ga.ga|"), // duplicate
+        good.replacen("third_party|", "third_party|third_party", 1), // accepted and refused at once
+    ];
+    for case in cases {
+        assert_eq!(
+            SavedConsent::decode(&case),
+            Err(Garbled),
+            "{case:?} must not decode"
+        );
+    }
+}
+
+fn decide(
+    config: &SiteConfig,
+    method: Method,
+    cats: &[(&str, bool)],
+    svcs: &[(&str, bool)],
+) -> Result<Decision, String> {
+    let map = |xs: &[(&str, bool)]| {
+        xs.iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let choices = Choices {
+        categories: map(cats),
+        services: map(svcs),
+    };
+    Decision::parse("0123456789abcdef0123456789abcdef", method, &choices, config)
+        .map_err(|e| e.field)
+}
+
+#[test]
+fn decisions_are_checked_against_the_configuration_and_name_the_wrong_field() {
+    let c = config(&[
+        ("ga", "analytics"),
+        ("yt", "third_party"),
+        ("session", "necessary"),
+    ]);
+    let all = |v| [("analytics", v), ("third_party", v), ("advertising", v)];
+    assert!(decide(&c, Method::AcceptAll, &all(true), &[]).is_ok());
+    assert!(decide(&c, Method::RejectAll, &all(false), &[]).is_ok());
+    assert!(decide(&c, Method::Close, &all(false), &[]).is_ok());
+    assert_eq!(
+        decide(
+            &c,
+            Method::Custom,
+            &[
+                ("analytics", true),
+                ("third_party", false),
+                ("advertising", false),
+                ("bogus", true)
+            ],
+            &[]
+        ),
+        Err("categories.bogus".into())
+    );
+    assert_eq!(
+        decide(
+            &c,
+            Method::Custom,
+            &[("analytics", true), ("third_party", false)],
+            &[]
+        ),
+        Err("categories.advertising".into())
+    );
+    assert_eq!(
+        decide(
+            &c,
+            Method::Custom,
+            &[
+                ("necessary", false),
+                ("analytics", true),
+                ("third_party", false),
+                ("advertising", false)
+            ],
+            &[]
+        ),
+        Err("categories.necessary".into())
+    );
+    assert_eq!(
+        decide(&c, Method::Custom, &all(false), &[("nope", true)]),
+        Err("services.nope".into())
+    );
+    assert_eq!(
+        decide(&c, Method::Custom, &all(false), &[("session", false)]),
+        Err("services.session".into())
+    );
+    assert_eq!(
+        decide(
+            &c,
+            Method::AcceptAll,
+            &[
+                ("analytics", true),
+                ("third_party", false),
+                ("advertising", true)
+            ],
+            &[]
+        ),
+        Err("method".into())
+    );
+    assert_eq!(
+        decide(&c, Method::RejectAll, &all(false), &[("ga", true)]),
+        Err("method".into())
+    );
+    let bad_id = Decision::parse(
+        "not-hex",
+        Method::RejectAll,
+        &Choices::uniform(&c, false),
+        &c,
+    )
+    .map_err(|e| e.field);
+    assert_eq!(bad_id, Err("consent_id".into()));
+}
+
+#[test]
+fn services_left_out_follow_their_category_and_technical_ones_always_run() {
+    let c = config(&[
+        ("ga", "analytics"),
+        ("hotjar", "analytics"),
+        ("session", "necessary"),
+    ]);
+    let d = decide(
+        &c,
+        Method::Custom,
+        &[
+            ("analytics", true),
+            ("third_party", false),
+            ("advertising", false),
+        ],
+        &[("hotjar", false)],
+    )
+    .expect("valid");
+    assert!(d.choices.allows_service(&c, "ga"));
+    assert!(!d.choices.allows_service(&c, "hotjar"));
+    assert!(d.choices.allows_service(&c, "session"));
+    assert!(d.choices.allows_category(&c, "necessary"));
+    assert!(!d.choices.allows_category(&c, "advertising"));
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_every_field_named() {
+    let mut bad = input(&[("ga", "analytcs"), ("Bad Id", "analytics")]);
+    bad.policy_version = "v 1".into();
+    bad.texts.fr.reject_all = Some("Accepter plus tard".into());
+    let fields: Vec<String> = SiteConfig::parse(bad)
+        .expect_err("invalid")
+        .0
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    for expected in [
+        "policy_version",
+        "services[0].category",
+        "services[1].id",
+        "texts.fr.reject_all",
+    ] {
+        assert!(
+            fields.iter().any(|f| f == expected),
+            "{expected} missing from {fields:?}"
+        );
+    }
+}
+
+#[test]
+fn the_built_in_categories_are_always_there_and_necessary_is_required() {
+    let c = config(&[]);
+    let ids: Vec<&str> = c.categories.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["necessary", "analytics", "third_party", "advertising"]
+    );
+    assert!(c.categories[0].required && c.categories[1..].iter().all(|c| !c.required));
+}
+
+#[test]
+fn a_cookie_over_13_months_is_flagged() {
+    let mut i = input(&[("ga", "analytics")]);
+    i.services[0].cookies[0].lifetime_days = 730;
+    let warnings = SiteConfig::parse(i).expect("valid").warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("395"));
+}
