@@ -1,1 +1,8 @@
+//! Biscotte's integration tests: the real server on a free loopback port, a real sled store in a
+//! temporary directory. This `mod` list is the index of scenarios.
 
+mod harness;
+
+mod audit_export;
+mod consents;
+mod site_admin;

@@ -1,0 +1,146 @@
+//! `TestApp::start()`: a fresh store, the demo site and a second site, the app on port 0.
+
+use biscotte_server::app::{self, AppState};
+use biscotte_server::auth::{Role, Signer};
+use biscotte_server::config::Config;
+use biscotte_server::sitefile::SiteFile;
+use biscotte_shared::api::{ConsentRequest, PublishedConfig};
+use biscotte_shared::{Lang, Method, Timestamp};
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub signer: Signer,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
+}
+
+pub fn demo_site_file() -> SiteFile {
+    SiteFile::read(&repo_path("www/demo/site.toml")).expect("the demo site file parses")
+}
+
+fn now() -> Timestamp {
+    biscotte_server::routes::now()
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with a per-test tweak of the configuration.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = Config::with_data_dir(dir.path().join("store"));
+        config.www_dir = repo_path("www");
+        config.banner_dir = dir.path().join("no-banner");
+        tweak(&mut config);
+        let state = AppState::open(&config).expect("state opens");
+        for (id, name) in [("demo", "Demo"), ("other", "Other site")] {
+            let mut file = demo_site_file();
+            file.site.id = id.into();
+            file.site.name = name.into();
+            let site = file.validate().expect("valid site");
+            state
+                .store
+                .create_site(&site.id, &site.name, site.origins, site.config, now())
+                .await
+                .expect("site created");
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let server = app::run(listener, state).expect("server runs");
+        tokio::spawn(server);
+        let signer = Signer::load_or_create(&config.key_path).expect("key");
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            signer,
+            config,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn token(&self, role: Role, site: Option<&str>) -> String {
+        self.signer
+            .issue_token(role, site, now().as_secs(), 1)
+            .expect("token")
+    }
+
+    pub async fn published(&self, site: &str) -> PublishedConfig {
+        let r = self
+            .client
+            .get(self.url(&format!("/api/v1/sites/{site}/config")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("config JSON")
+    }
+
+    pub async fn post_consent(&self, site: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/sites/{site}/consents")))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn export(&self, site: &str, query: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .get(self.url(&format!("/api/v1/sites/{site}/consents{query}")));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+}
+
+/// A decision as the banner sends it.
+pub fn decision(
+    revision: &str,
+    consent_id: &str,
+    method: Method,
+    analytics: bool,
+) -> serde_json::Value {
+    let all = |v: bool| -> BTreeMap<String, bool> {
+        [("analytics", v), ("third_party", v), ("advertising", v)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+    };
+    let categories = match method {
+        Method::AcceptAll => all(true),
+        Method::RejectAll | Method::Close => all(false),
+        Method::Custom => {
+            let mut c = all(false);
+            c.insert("analytics".into(), analytics);
+            c
+        }
+    };
+    serde_json::to_value(ConsentRequest {
+        consent_id: consent_id.into(),
+        revision: revision.into(),
+        method,
+        categories,
+        services: BTreeMap::new(),
+        language: Lang::Fr,
+        url: Some("http://127.0.0.1:8080/demo/?utm_source=mail#top".into()),
+    })
+    .expect("JSON")
+}
