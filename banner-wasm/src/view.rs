@@ -1,0 +1,800 @@
+//! What the banner shows and does, decided without a browser: which layer, which switches, which
+//! gated scripts may run, which cookies to delete. Pure, so it is tested on the host.
+
+use biscotte_shared::config::SiteConfig;
+use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
+use biscotte_shared::{
+    COOKIE_NAME, Choices, Lang, Method, PromptReason, SavedConsent, Timestamp, needs_prompt,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How long the consent cookie lives: exactly as long as the choice is valid.
+pub const CONSENT_COOKIE_MAX_AGE_SECS: i64 = CHOICE_VALIDITY_DAYS * 86_400;
+
+/// What to do when the page loads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Startup {
+    /// Why the banner must be shown, if it must.
+    pub prompt: Option<PromptReason>,
+    /// The choices that hold right now, if any; gated scripts follow them at once.
+    pub in_force: Option<Choices>,
+}
+
+/// Reads the saved choice against the published configuration.
+///
+/// A choice that is still valid holds, and so does one that only lacks answers for new items:
+/// the services the visitor accepted keep running while the new ones stay blocked. An expired
+/// choice or one made under another policy version no longer counts for anything.
+pub fn startup(saved: Option<&SavedConsent>, config: &SiteConfig, now: Timestamp) -> Startup {
+    let prompt = needs_prompt(saved, config, now);
+    let in_force = match (&prompt, saved) {
+        (None | Some(PromptReason::NewItems(_)), Some(saved)) => Some(saved.choices.clone()),
+        _ => None,
+    };
+    Startup { prompt, in_force }
+}
+
+/// The banner's language: the page's `lang`, else the browser's, else French.
+pub fn pick_lang(page: Option<&str>, browser: Option<&str>) -> Lang {
+    page.and_then(Lang::from_tag)
+        .or_else(|| browser.and_then(Lang::from_tag))
+        .unwrap_or(Lang::Fr)
+}
+
+/// A control of the banner, named by its `data-action` attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    AcceptAll,
+    RejectAll,
+    Customize,
+    Save,
+    Close,
+    Manage,
+}
+
+impl Action {
+    pub fn parse(name: &str) -> Option<Action> {
+        Some(match name {
+            "accept_all" => Action::AcceptAll,
+            "reject_all" => Action::RejectAll,
+            "customize" => Action::Customize,
+            "save" => Action::Save,
+            "close" => Action::Close,
+            "manage" => Action::Manage,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::AcceptAll => "accept_all",
+            Action::RejectAll => "reject_all",
+            Action::Customize => "customize",
+            Action::Save => "save",
+            Action::Close => "close",
+            Action::Manage => "manage",
+        }
+    }
+
+    /// The decision a one-click control records; `None` for controls that only change the view
+    /// and for `save`, whose choices come from the switches.
+    pub fn decision(self, config: &SiteConfig) -> Option<(Method, Choices)> {
+        match self {
+            Action::AcceptAll => Some((Method::AcceptAll, Choices::uniform(config, true))),
+            Action::RejectAll => Some((Method::RejectAll, Choices::uniform(config, false))),
+            // Closing the banner is a refusal (LEGAL R06).
+            Action::Close => Some((Method::Close, Choices::uniform(config, false))),
+            Action::Customize | Action::Save | Action::Manage => None,
+        }
+    }
+}
+
+/// The choices of the second layer's switches: one answer per category.
+pub fn custom_choices(config: &SiteConfig, checked: &[String]) -> Choices {
+    Choices::from_categories(config, |id| checked.iter().any(|c| c == id))
+}
+
+/// One category of the second layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Switch {
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    /// `necessary`: shown switched on and disabled.
+    pub always_on: bool,
+    /// On only when the choice in force says yes: nothing is pre-ticked (LEGAL R07).
+    pub checked: bool,
+    pub services: Vec<ServiceLine>,
+}
+
+/// A service as the visitor reads it under its category.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceLine {
+    pub name: String,
+    pub provider: String,
+    pub privacy_policy_url: Option<String>,
+    /// Declared cookie names, joined for reading (`_ga, _gid`).
+    pub cookies: String,
+}
+
+/// The second layer's switches, `necessary` first as the configuration lists it.
+pub fn switches(config: &SiteConfig, lang: Lang, in_force: Option<&Choices>) -> Vec<Switch> {
+    config
+        .categories
+        .iter()
+        .map(|c| Switch {
+            category: c.id.clone(),
+            title: c.title.get(lang).to_owned(),
+            description: c.description.get(lang).to_owned(),
+            always_on: c.required,
+            checked: c.required
+                || in_force.is_some_and(|ch| ch.categories.get(&c.id).copied().unwrap_or(false)),
+            services: config
+                .services
+                .iter()
+                .filter(|s| s.category == c.id)
+                .map(|s| ServiceLine {
+                    name: s.name.clone(),
+                    provider: s.provider.clone(),
+                    privacy_policy_url: web_link(&s.privacy_policy_url).map(str::to_owned),
+                    cookies: s
+                        .cookies
+                        .iter()
+                        .map(|k| k.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A link the banner may render: web URLs and site paths only, never `javascript:` or `data:`.
+pub fn web_link(url: &str) -> Option<&str> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with('/'))
+        .then_some(url)
+}
+
+/// Whether a gated script may run: a script that names a service needs that service's yes,
+/// otherwise its category's. Without any choice in force only `necessary` runs.
+pub fn script_may_run(
+    config: &SiteConfig,
+    choices: Option<&Choices>,
+    category: Option<&str>,
+    service: Option<&str>,
+) -> bool {
+    let none = Choices::default();
+    let choices = choices.unwrap_or(&none);
+    match (service, category) {
+        (Some(service), _) => choices.allows_service(config, service),
+        (None, Some(category)) => choices.allows_category(config, category),
+        (None, None) => false,
+    }
+}
+
+/// The names in a `document.cookie` string, in order.
+pub fn cookie_names(header: &str) -> impl Iterator<Item = &str> {
+    header.split(';').filter_map(|pair| {
+        let name = pair.split('=').next().unwrap_or("").trim();
+        (!name.is_empty()).then_some(name)
+    })
+}
+
+/// The value of the first cookie called `name` in a `document.cookie` string.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key.trim() == name).then(|| value.trim())
+    })
+}
+
+/// The cookies to delete: those declared by a service the choices do not allow. Without any
+/// choice in force every consent-requiring service counts as refused. The consent cookie itself
+/// is never deleted, whatever a declaration's pattern says.
+pub fn cookies_to_sweep<'a>(
+    config: &SiteConfig,
+    choices: Option<&Choices>,
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let none = Choices::default();
+    let choices = choices.unwrap_or(&none);
+    let refused: Vec<_> = config
+        .consent_services()
+        .filter(|s| !choices.allows_service(config, &s.id))
+        .collect();
+    let mut out: Vec<&str> = Vec::new();
+    for name in names {
+        if name != COOKIE_NAME
+            && !out.contains(&name)
+            && refused
+                .iter()
+                .any(|s| s.cookies.iter().any(|c| c.matches(name)))
+        {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The domains a cookie visible on `hostname` may have been set for: the host and each parent
+/// with at least two labels. IP addresses and single-label hosts have no parents.
+pub fn domain_suffixes(hostname: &str) -> Vec<&str> {
+    let is_ip = hostname.contains(':') || hostname.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let mut out = vec![hostname];
+    if !is_ip {
+        let mut rest = hostname;
+        while let Some((_, parent)) = rest.split_once('.') {
+            if parent.contains('.') {
+                out.push(parent);
+            }
+            rest = parent;
+        }
+    }
+    out
+}
+
+/// The `document.cookie` assignments that expire `name` wherever it may live on this host:
+/// host-only, then with `Domain=` each suffix of the host name.
+pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
+    let mut out = vec![format!("{name}=; Path=/; Max-Age=0")];
+    out.extend(
+        domain_suffixes(hostname)
+            .into_iter()
+            .map(|d| format!("{name}=; Path=/; Domain={d}; Max-Age=0")),
+    );
+    out
+}
+
+/// The `document.cookie` assignment that saves a choice: first-party, 182 days, Lax.
+pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{COOKIE_NAME}={}; Path=/; Max-Age={CONSENT_COOKIE_MAX_AGE_SECS}; SameSite=Lax{secure}",
+        saved.encode()
+    )
+}
+
+/// What `Biscotte.consent()` returns and what the `biscotte:consent` event carries, as JSON.
+#[derive(Debug, Serialize)]
+pub struct ConsentSummary<'a> {
+    /// `null` when the choice was made on an earlier page: the cookie does not keep the method.
+    pub method: Option<Method>,
+    pub categories: &'a BTreeMap<String, bool>,
+    pub services: &'a BTreeMap<String, bool>,
+    /// Left out of the event; `null` in `consent()` until the server has answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Option<&'a str>>,
+}
+
+impl ConsentSummary<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
+    }
+}
+
+/// Words of the banner's own, beside the site owner's texts.
+#[derive(Clone, Copy, Debug)]
+pub struct Words {
+    pub always_on: &'static str,
+    /// Completes the close control's accessible name: closing refuses.
+    pub close_refuses: &'static str,
+    pub privacy_policy: &'static str,
+    pub cookies: &'static str,
+    pub no_service: &'static str,
+}
+
+pub fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::Fr => Words {
+            always_on: "Toujours actifs",
+            close_refuses: "refuser tous les cookies facultatifs",
+            privacy_policy: "Politique de confidentialité",
+            cookies: "Cookies\u{a0}:",
+            no_service: "Aucun service de cette catégorie sur ce site.",
+        },
+        Lang::En => Words {
+            always_on: "Always on",
+            close_refuses: "refuse all optional cookies",
+            privacy_policy: "Privacy policy",
+            cookies: "Cookies:",
+            no_service: "No service of this kind on this site.",
+        },
+    }
+}
+
+/// The close control's accessible name: its visible text first (so voice control finds it), then
+/// what it does.
+pub fn close_label(lang: Lang, visible: &str) -> String {
+    format!("{visible} ({})", words(lang).close_refuses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use biscotte_shared::config::{CookieDecl, Service, SiteConfigInput};
+    use biscotte_shared::{Revision, SiteConfig};
+
+    fn service(id: &str, category: &str, cookies: &[&str]) -> Service {
+        Service {
+            id: id.into(),
+            name: format!("{id} name"),
+            provider: format!("{id} provider"),
+            category: category.into(),
+            privacy_policy_url: format!("https://{id}.example/privacy"),
+            cookies: cookies
+                .iter()
+                .map(|n| CookieDecl {
+                    name: (*n).into(),
+                    domain: None,
+                    lifetime_days: 30,
+                    purpose: "test".into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn bakery() -> SiteConfig {
+        SiteConfig::parse(SiteConfigInput {
+            publisher: "Boulangerie Biscotte".into(),
+            policy_version: "2026-11".into(),
+            policy_url: "/demo/confidentialite.html".into(),
+            categories: vec![],
+            services: vec![
+                service("google_analytics", "analytics", &["_ga", "_ga_*", "_gid"]),
+                service("hotjar", "analytics", &["_hjSessionUser_*"]),
+                service("youtube", "third_party", &["VISITOR_INFO1_LIVE"]),
+                service("load_balancer", "necessary", &["lb"]),
+            ],
+            texts: Default::default(),
+        })
+        .expect("the test configuration is valid")
+    }
+
+    fn saved(config: &SiteConfig, choices: Choices, decided_at: Timestamp) -> SavedConsent {
+        SavedConsent {
+            consent_id: "0123456789abcdef0123456789abcdef".into(),
+            revision: Revision::of(config),
+            policy_version: config.policy_version.clone(),
+            decided_at,
+            choices,
+        }
+    }
+
+    const NOW: Timestamp = Timestamp::from_millis(1_790_000_000_000);
+
+    fn analytics_only(config: &SiteConfig) -> Choices {
+        custom_choices(config, &["analytics".to_owned()])
+    }
+
+    #[test]
+    fn a_first_visit_prompts_and_nothing_is_in_force() {
+        let start = startup(None, &bakery(), NOW);
+        assert_eq!(start.prompt, Some(PromptReason::NeverAsked));
+        assert_eq!(start.in_force, None);
+    }
+
+    #[test]
+    fn a_valid_choice_holds_without_a_prompt() {
+        let config = bakery();
+        let choices = analytics_only(&config);
+        let start = startup(
+            Some(&saved(&config, choices.clone(), NOW.plus_days(-10))),
+            &config,
+            NOW,
+        );
+        assert_eq!(
+            start,
+            Startup {
+                prompt: None,
+                in_force: Some(choices)
+            }
+        );
+    }
+
+    #[test]
+    fn an_expired_choice_prompts_and_no_longer_counts() {
+        let config = bakery();
+        let start = startup(
+            Some(&saved(
+                &config,
+                Choices::uniform(&config, true),
+                NOW.plus_days(-183),
+            )),
+            &config,
+            NOW,
+        );
+        assert_eq!(start.prompt, Some(PromptReason::Expired));
+        assert_eq!(start.in_force, None);
+    }
+
+    #[test]
+    fn a_new_policy_version_prompts_and_the_old_choice_no_longer_counts() {
+        let config = bakery();
+        let mut old = saved(&config, Choices::uniform(&config, true), NOW);
+        old.policy_version = "2025-01".into();
+        let start = startup(Some(&old), &config, NOW);
+        assert_eq!(start.prompt, Some(PromptReason::PolicyChanged));
+        assert_eq!(start.in_force, None);
+    }
+
+    #[test]
+    fn a_new_service_prompts_while_the_answered_ones_keep_running() {
+        let config = bakery();
+        let mut choices = Choices::uniform(&config, true);
+        choices.services.remove("hotjar");
+        let start = startup(Some(&saved(&config, choices, NOW)), &config, NOW);
+        assert_eq!(
+            start.prompt,
+            Some(PromptReason::NewItems(vec!["hotjar".into()]))
+        );
+        let in_force = start.in_force.as_ref();
+        assert!(script_may_run(
+            &config,
+            in_force,
+            Some("analytics"),
+            Some("google_analytics")
+        ));
+        assert!(!script_may_run(
+            &config,
+            in_force,
+            Some("analytics"),
+            Some("hotjar")
+        ));
+    }
+
+    #[test]
+    fn the_language_comes_from_the_page_then_the_browser_then_french() {
+        assert_eq!(pick_lang(Some("en-GB"), Some("fr-FR")), Lang::En);
+        assert_eq!(pick_lang(Some(""), Some("en-US")), Lang::En);
+        assert_eq!(pick_lang(Some("de"), Some("en")), Lang::En);
+        assert_eq!(pick_lang(Some("de"), Some("it")), Lang::Fr);
+        assert_eq!(pick_lang(None, None), Lang::Fr);
+    }
+
+    #[test]
+    fn one_click_controls_record_the_matching_decision() {
+        let config = bakery();
+        let (method, choices) = Action::parse("accept_all")
+            .and_then(|a| a.decision(&config))
+            .expect("a decision");
+        assert_eq!(method, Method::AcceptAll);
+        assert!(choices.all(true) && !choices.categories.is_empty());
+        let (method, choices) = Action::parse("reject_all")
+            .and_then(|a| a.decision(&config))
+            .expect("a decision");
+        assert_eq!(method, Method::RejectAll);
+        assert!(choices.all(false));
+        assert_eq!(
+            Action::parse("customize").and_then(|a| a.decision(&config)),
+            None
+        );
+        assert_eq!(Action::parse("approve"), None);
+        for action in [
+            Action::AcceptAll,
+            Action::RejectAll,
+            Action::Customize,
+            Action::Save,
+            Action::Close,
+            Action::Manage,
+        ] {
+            assert_eq!(Action::parse(action.name()), Some(action));
+        }
+    }
+
+    #[test]
+    fn closing_the_banner_refuses_everything() {
+        let config = bakery();
+        let (method, choices) = Action::Close.decision(&config).expect("a decision");
+        assert_eq!(method, Method::Close);
+        assert!(choices.all(false));
+        assert_eq!(choices, Choices::uniform(&config, false));
+    }
+
+    #[test]
+    fn saving_the_switches_answers_every_category_and_services_follow_them() {
+        let config = bakery();
+        let choices = analytics_only(&config);
+        assert_eq!(choices.categories.get("analytics"), Some(&true));
+        assert_eq!(choices.categories.get("third_party"), Some(&false));
+        assert_eq!(choices.categories.get("advertising"), Some(&false));
+        assert_eq!(choices.services.get("hotjar"), Some(&true));
+        assert_eq!(choices.services.get("youtube"), Some(&false));
+        assert!(!choices.categories.contains_key("necessary"));
+    }
+
+    #[test]
+    fn saving_untouched_switches_refuses_everything() {
+        let config = bakery();
+        assert!(custom_choices(&config, &[]).all(false));
+    }
+
+    #[test]
+    fn switches_start_off_on_a_first_visit() {
+        let list = switches(&bakery(), Lang::Fr, None);
+        assert!(list.iter().filter(|s| !s.always_on).all(|s| !s.checked));
+        assert_eq!(list.iter().filter(|s| !s.always_on).count(), 3);
+    }
+
+    #[test]
+    fn switches_are_on_only_where_the_choice_in_force_said_yes() {
+        let config = bakery();
+        let choices = analytics_only(&config);
+        let on: Vec<_> = switches(&config, Lang::Fr, Some(&choices))
+            .into_iter()
+            .filter(|s| s.checked)
+            .map(|s| s.category)
+            .collect();
+        assert_eq!(on, ["necessary", "analytics"]);
+    }
+
+    #[test]
+    fn necessary_is_shown_always_on() {
+        let list = switches(&bakery(), Lang::En, None);
+        let first = &list[0];
+        assert_eq!(first.category, "necessary");
+        assert!(first.always_on && first.checked);
+        assert_eq!(first.title, "Technical cookies");
+    }
+
+    #[test]
+    fn each_category_lists_its_services_with_provider_policy_and_cookies() {
+        let list = switches(&bakery(), Lang::Fr, None);
+        let analytics = list
+            .iter()
+            .find(|s| s.category == "analytics")
+            .expect("analytics is listed");
+        assert_eq!(analytics.title, "Mesure d'audience");
+        let names: Vec<_> = analytics.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["google_analytics name", "hotjar name"]);
+        let ga = &analytics.services[0];
+        assert_eq!(ga.provider, "google_analytics provider");
+        assert_eq!(
+            ga.privacy_policy_url.as_deref(),
+            Some("https://google_analytics.example/privacy")
+        );
+        assert_eq!(ga.cookies, "_ga, _ga_*, _gid");
+        assert!(
+            list.iter()
+                .any(|s| s.category == "advertising" && s.services.is_empty())
+        );
+    }
+
+    #[test]
+    fn only_web_links_and_site_paths_are_rendered() {
+        assert_eq!(
+            web_link("https://example.com/p"),
+            Some("https://example.com/p")
+        );
+        assert_eq!(
+            web_link("/demo/confidentialite.html"),
+            Some("/demo/confidentialite.html")
+        );
+        assert_eq!(web_link("javascript:alert(1)"), None);
+        assert_eq!(web_link(" JavaScript:alert(1)"), None);
+        assert_eq!(web_link("data:text/html,x"), None);
+    }
+
+    #[test]
+    fn a_script_naming_a_service_runs_only_with_that_services_yes() {
+        let config = bakery();
+        let mut choices = Choices::uniform(&config, true);
+        choices.services.insert("hotjar".into(), false);
+        assert!(script_may_run(
+            &config,
+            Some(&choices),
+            Some("analytics"),
+            Some("google_analytics")
+        ));
+        assert!(!script_may_run(
+            &config,
+            Some(&choices),
+            Some("analytics"),
+            Some("hotjar")
+        ));
+    }
+
+    #[test]
+    fn a_script_naming_only_a_category_follows_the_category() {
+        let config = bakery();
+        let choices = analytics_only(&config);
+        assert!(script_may_run(
+            &config,
+            Some(&choices),
+            Some("analytics"),
+            None
+        ));
+        assert!(!script_may_run(
+            &config,
+            Some(&choices),
+            Some("advertising"),
+            None
+        ));
+    }
+
+    #[test]
+    fn before_any_choice_only_necessary_scripts_run() {
+        let config = bakery();
+        assert!(script_may_run(&config, None, Some("necessary"), None));
+        assert!(script_may_run(
+            &config,
+            None,
+            Some("necessary"),
+            Some("load_balancer")
+        ));
+        assert!(!script_may_run(
+            &config,
+            None,
+            Some("analytics"),
+            Some("google_analytics")
+        ));
+        assert!(!script_may_run(&config, None, Some("analytics"), None));
+    }
+
+    #[test]
+    fn unknown_services_and_categories_never_run() {
+        let config = bakery();
+        let all = Choices::uniform(&config, true);
+        assert!(!script_may_run(
+            &config,
+            Some(&all),
+            Some("analytics"),
+            Some("facebook_pixel")
+        ));
+        assert!(!script_may_run(
+            &config,
+            Some(&all),
+            Some("marketing"),
+            None
+        ));
+        assert!(!script_may_run(&config, Some(&all), None, None));
+    }
+
+    #[test]
+    fn cookie_strings_are_read_by_name() {
+        let header = "demo_session=abc; biscotte=1|x|y; _ga=GA1.1.2; empty=";
+        assert_eq!(
+            cookie_names(header).collect::<Vec<_>>(),
+            ["demo_session", "biscotte", "_ga", "empty"]
+        );
+        assert_eq!(cookie_value(header, "biscotte"), Some("1|x|y"));
+        assert_eq!(cookie_value(header, "empty"), Some(""));
+        assert_eq!(cookie_value(header, "bisc"), None);
+        assert_eq!(cookie_names("").count(), 0);
+    }
+
+    #[test]
+    fn refusal_deletes_the_cookies_of_refused_services() {
+        let config = bakery();
+        let header = "demo_session=1; _ga=2; _ga_ABC=3; _gid=4; _hjSessionUser_123456=5; lb=6; VISITOR_INFO1_LIVE=7";
+        let sweep = cookies_to_sweep(
+            &config,
+            Some(&Choices::uniform(&config, false)),
+            cookie_names(header),
+        );
+        assert_eq!(
+            sweep,
+            [
+                "_ga",
+                "_ga_ABC",
+                "_gid",
+                "_hjSessionUser_123456",
+                "VISITOR_INFO1_LIVE"
+            ]
+        );
+    }
+
+    #[test]
+    fn accepted_services_keep_their_cookies() {
+        let config = bakery();
+        let mut choices = Choices::uniform(&config, true);
+        choices.services.insert("hotjar".into(), false);
+        let sweep = cookies_to_sweep(
+            &config,
+            Some(&choices),
+            cookie_names("_ga=1; _hjSessionUser_9=2; _gid=3"),
+        );
+        assert_eq!(sweep, ["_hjSessionUser_9"]);
+    }
+
+    #[test]
+    fn without_a_choice_every_declared_optional_cookie_is_swept_but_technical_ones_stay() {
+        let config = bakery();
+        let sweep = cookies_to_sweep(&config, None, cookie_names("_ga=1; lb=2; demo_session=3"));
+        assert_eq!(sweep, ["_ga"]);
+    }
+
+    #[test]
+    fn the_consent_cookie_is_never_swept() {
+        let config = SiteConfig::parse(SiteConfigInput {
+            publisher: "P".into(),
+            policy_version: "1".into(),
+            policy_url: "/p".into(),
+            categories: vec![],
+            services: vec![service("greedy", "analytics", &["b*"])],
+            texts: Default::default(),
+        })
+        .expect("valid");
+        let sweep = cookies_to_sweep(&config, None, cookie_names("biscotte=x; b2=y"));
+        assert_eq!(sweep, ["b2"]);
+    }
+
+    #[test]
+    fn cookies_are_expired_host_only_and_on_every_parent_domain() {
+        assert_eq!(
+            expiry_assignments("_ga", "www.shop.example.fr"),
+            [
+                "_ga=; Path=/; Max-Age=0",
+                "_ga=; Path=/; Domain=www.shop.example.fr; Max-Age=0",
+                "_ga=; Path=/; Domain=shop.example.fr; Max-Age=0",
+                "_ga=; Path=/; Domain=example.fr; Max-Age=0",
+            ]
+        );
+    }
+
+    #[test]
+    fn ip_addresses_and_single_label_hosts_have_no_parent_domains() {
+        assert_eq!(domain_suffixes("127.0.0.1"), ["127.0.0.1"]);
+        assert_eq!(domain_suffixes("[::1]"), ["[::1]"]);
+        assert_eq!(domain_suffixes("localhost"), ["localhost"]);
+    }
+
+    #[test]
+    fn the_consent_cookie_lasts_182_days_is_lax_and_secure_on_https() {
+        let config = bakery();
+        let s = saved(&config, Choices::uniform(&config, false), NOW);
+        let plain = consent_cookie_assignment(&s, false);
+        assert_eq!(
+            plain,
+            format!(
+                "biscotte={}; Path=/; Max-Age=15724800; SameSite=Lax",
+                s.encode()
+            )
+        );
+        assert!(consent_cookie_assignment(&s, true).ends_with("; SameSite=Lax; Secure"));
+        let value = cookie_value(plain.split(';').next().unwrap_or(""), COOKIE_NAME)
+            .expect("readable back");
+        assert_eq!(SavedConsent::decode(value), Ok(s));
+    }
+
+    #[test]
+    fn the_summary_carries_the_receipt_only_when_asked() {
+        let config = bakery();
+        let choices = analytics_only(&config);
+        let event = ConsentSummary {
+            method: Some(Method::Custom),
+            categories: &choices.categories,
+            services: &choices.services,
+            receipt: None,
+        };
+        let json = event.to_json();
+        assert!(
+            json.starts_with(
+                r#"{"method":"custom","categories":{"advertising":false,"analytics":true"#
+            ),
+            "{json}"
+        );
+        assert!(!json.contains("receipt"));
+        let api = ConsentSummary {
+            method: None,
+            categories: &choices.categories,
+            services: &choices.services,
+            receipt: Some(None),
+        };
+        let json = api.to_json();
+        assert!(
+            json.starts_with(r#"{"method":null,"#) && json.ends_with(r#""receipt":null}"#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn the_close_control_says_that_it_refuses() {
+        assert_eq!(
+            close_label(Lang::Fr, "Continuer sans accepter"),
+            "Continuer sans accepter (refuser tous les cookies facultatifs)"
+        );
+        assert!(close_label(Lang::En, "Continue without accepting").contains("refuse"));
+    }
+}
