@@ -1,0 +1,166 @@
+// A visitor on the demo site, in headless Chromium, against the real server.
+// Row ids (R01…) refer to ../shared/LEGAL.md.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  start, firstLayer, button, cookieNames, consentCookie, stubsRan, bannerShown, engineReady, waitForRecords,
+} from './harness.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.stop(); });
+
+const TRACKERS = ['_ga', '_gid', '_hjSessionUser_123456'];
+const consentIdOf = (cookie) => cookie.value.split('|')[1];
+const recordOf = async (cookie, n) => {
+  const records = await waitForRecords(env, n);
+  const mine = records.filter((r) => r.consent_id === consentIdOf(cookie));
+  assert.ok(mine.length > 0, `no record for consent id ${consentIdOf(cookie)}`);
+  return mine.at(-1);
+};
+
+for (const origin of ['same', 'second']) {
+  const pageUrl = (path) => `${origin === 'same' ? env.base : env.second}/demo/${path}`;
+  const label = origin === 'same' ? 'on the Biscotte origin' : 'on another origin (127.0.0.2)';
+
+  test(`before any click only the technical cookie exists and no tracker ran, ${label} (R01, R10)`, async () => {
+    const { context, page } = await env.visitor();
+    await page.goto(pageUrl(''));
+    await bannerShown(page);
+    assert.deepEqual(await cookieNames(context), ['demo_session']);
+    assert.deepEqual(await stubsRan(page), { ga: false, hotjar: false });
+    // Refusing is as easy and as visible as accepting: same size, same look, one click each.
+    const boxes = await Promise.all(['accept_all', 'reject_all', 'customize'].map((a) => button(page, a).boundingBox()));
+    for (const b of boxes) {
+      assert.ok(b && b.width > 0, 'all three first-layer buttons are visible');
+      assert.ok(Math.abs(b.width - boxes[0].width) <= 1 && Math.abs(b.height - boxes[0].height) <= 1, JSON.stringify(boxes));
+    }
+    const style = (a) => button(page, a).evaluate((el) => {
+      const s = getComputedStyle(el);
+      return [s.fontSize, s.fontWeight, s.color, s.backgroundColor, s.borderTopWidth].join(' ');
+    });
+    assert.equal(await style('reject_all'), await style('accept_all'));
+    assert.equal((await button(page, 'reject_all').textContent()).trim(), 'Tout refuser');
+    assert.equal((await button(page, 'accept_all').textContent()).trim(), 'Tout accepter');
+    assert.equal((await button(page, 'customize').textContent()).trim(), 'Personnaliser');
+    await context.close();
+  });
+
+  test(`"Tout refuser" stores a refusal, runs nothing, and the banner stays away on the next page, ${label} (R01, R20)`, async () => {
+    const { context, page } = await env.visitor();
+    const before = (await env.records()).length;
+    await page.goto(pageUrl(''));
+    await bannerShown(page);
+    await button(page, 'reject_all').click();
+    await firstLayer(page).waitFor({ state: 'detached' });
+    const cookie = await consentCookie(context);
+    assert.ok(cookie, 'the choice is kept in the biscotte cookie');
+    assert.ok(cookie.expires * 1000 - Date.now() <= 182 * 86400e3 + 60e3, 'kept 6 months at most (R21)');
+    assert.equal(cookie.sameSite, 'Lax');
+    assert.deepEqual(await cookieNames(context), ['biscotte', 'demo_session']);
+    assert.deepEqual(await stubsRan(page), { ga: false, hotjar: false });
+
+    await page.goto(pageUrl('produits.html'));
+    await engineReady(page);
+    assert.equal(await firstLayer(page).count(), 0, 'no banner on the next page');
+    assert.deepEqual(await stubsRan(page), { ga: false, hotjar: false });
+    assert.deepEqual(await cookieNames(context), ['biscotte', 'demo_session']);
+
+    const record = await recordOf(cookie, before + 1);
+    assert.equal(record.method, 'reject_all');
+    assert.deepEqual(record.categories, { advertising: false, analytics: false, third_party: false });
+    assert.deepEqual(record.services, { google_analytics: false, hotjar: false });
+    assert.equal(record.language, 'fr');
+    assert.equal(record.url, pageUrl(''));
+    await context.close();
+  });
+
+  test(`"Tout accepter" runs both trackers now and on the next page, and is logged, ${label}`, async () => {
+    const { context, page } = await env.visitor();
+    const before = (await env.records()).length;
+    await page.goto(pageUrl(''));
+    await bannerShown(page);
+    await button(page, 'accept_all').click();
+    await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar);
+    const names = await cookieNames(context);
+    for (const t of TRACKERS) assert.ok(names.includes(t), `${t} set after consent: ${names}`);
+
+    await page.goto(pageUrl('produits.html'));
+    await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar);
+    assert.equal(await firstLayer(page).count(), 0, 'a returning visitor sees no banner');
+
+    const record = await recordOf(await consentCookie(context), before + 1);
+    assert.equal(record.method, 'accept_all');
+    assert.deepEqual(record.categories, { advertising: true, analytics: true, third_party: true });
+    assert.deepEqual(record.services, { google_analytics: true, hotjar: true });
+    await context.close();
+  });
+}
+
+test('closing the banner is a refusal, and the banner says so (R06)', async () => {
+  const { context, page } = await env.visitor();
+  const before = (await env.records()).length;
+  await page.goto(`${env.base}/demo/`);
+  await bannerShown(page);
+  const close = button(page, 'close');
+  assert.match(await close.textContent(), /Continuer sans accepter/);
+  await close.click();
+  await firstLayer(page).waitFor({ state: 'detached' });
+  assert.deepEqual(await stubsRan(page), { ga: false, hotjar: false });
+  const record = await recordOf(await consentCookie(context), before + 1);
+  assert.equal(record.method, 'close');
+  assert.ok(Object.values(record.categories).every((v) => v === false));
+  await context.close();
+});
+
+test('"Personnaliser" shows unticked category switches and saves exactly what was chosen (R07, R15)', async () => {
+  const { context, page } = await env.visitor();
+  const before = (await env.records()).length;
+  await page.goto(`${env.base}/demo/`);
+  await bannerShown(page);
+  await button(page, 'customize').click();
+  const switches = page.locator('#biscotte input[data-category]:not([disabled])');
+  await switches.first().waitFor();
+  assert.equal(await switches.count(), 3);
+  for (const s of await switches.all()) assert.equal(await s.isChecked(), false, 'nothing pre-ticked');
+  await page.locator('#biscotte input[data-category="analytics"]').check();
+  await page.locator('#biscotte [data-action="save"]').click();
+  await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar);
+  const record = await recordOf(await consentCookie(context), before + 1);
+  assert.equal(record.method, 'custom');
+  assert.deepEqual(record.categories, { advertising: false, analytics: true, third_party: false });
+  await context.close();
+});
+
+test('a new revision that adds a service asks again; a returning visitor keeps what they answered (R22)', async () => {
+  const { context, page } = await env.visitor();
+  await page.goto(`${env.base}/demo/`);
+  await bannerShown(page);
+  await button(page, 'accept_all').click();
+  await page.waitForFunction(() => window.biscotteDemo?.ga);
+  const before = (await env.records()).length;
+
+  // Rewording only: a new revision, but nothing new to consent to, so no banner.
+  const reworded = structuredClone(env.site);
+  reworded.consent.texts = { fr: { title: 'Vos choix de cookies' } };
+  await env.publish(reworded);
+  await page.reload();
+  await engineReady(page);
+  assert.equal(await firstLayer(page).count(), 0, 'a reworded text alone does not ask again');
+
+  const withYoutube = structuredClone(reworded);
+  withYoutube.consent.services.push({
+    id: 'youtube', name: 'YouTube', provider: 'Google Ireland Limited', category: 'third_party',
+    privacy_policy_url: 'https://policies.google.com/privacy', cookies: [],
+  });
+  const { published } = await env.publish(withYoutube);
+  await page.reload();
+  await bannerShown(page);
+  await page.waitForFunction(() => window.biscotteDemo?.ga, null, { timeout: 10_000 });
+
+  await button(page, 'reject_all').click();
+  const record = await recordOf(await consentCookie(context), before + 1);
+  assert.equal(record.revision, published.revision, 'the new decision names the new revision');
+  assert.equal(record.services.youtube, false);
+  await context.close();
+});
