@@ -123,14 +123,33 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
-    match run(cli) {
+    match run_args(std::env::args_os()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("biscotte: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs one command line (`biscotte ...`) and returns what to tell the user on failure.
+pub fn run_args<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return Ok(());
+        }
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(2);
+        }
+    };
+    run(cli)
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -142,21 +161,22 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         config.data_dir = dir;
     }
-    let rt = actix_web::rt::System::new();
+    // Only the commands that need an async runtime start one.
+    let rt = || actix_web::rt::System::new();
     match cli.command {
         Command::Serve { bind } => {
             if let Some(b) = bind {
                 config.bind = parse_bind(&b)?;
             }
-            rt.block_on(serve(config, None))
+            rt().block_on(serve(config, None))
         }
         Command::Demo { bind, site_file } => {
             if let Some(b) = bind {
                 config.bind = parse_bind(&b)?;
             }
-            rt.block_on(serve(config, Some(site_file)))
+            rt().block_on(serve(config, Some(site_file)))
         }
-        Command::Site { command } => rt.block_on(site(&config, command)),
+        Command::Site { command } => rt().block_on(site(&config, command)),
         Command::Token {
             command: TokenCommand::Issue { role, site, days },
         } => {

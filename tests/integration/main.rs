@@ -4,5 +4,6 @@
 mod harness;
 
 mod audit_export;
+mod cli_and_config;
 mod consents;
 mod site_admin;
