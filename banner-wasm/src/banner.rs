@@ -34,9 +34,14 @@ pub struct Banner {
 
 impl Banner {
     /// Adds the host element to the page with the styles and the (hidden) manage button.
-    pub fn mount(doc: &Document, manage_text: &str, on_action: OnAction) -> DomResult<Banner> {
+    pub fn mount(
+        doc: &Document,
+        lang: Lang,
+        manage_text: &str,
+        on_action: OnAction,
+    ) -> DomResult<Banner> {
         let body = doc.body().ok_or("the page has no body")?;
-        let host = make(doc, "div", &[("id", HOST_ID)], "")?;
+        let host = make(doc, "div", &[("id", HOST_ID), ("lang", lang.code())], "")?;
         let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
         let style = make(doc, "style", &[], STYLES)?;
         root.append_child(&style)?;
@@ -177,7 +182,10 @@ impl Banner {
                 &switch.description,
             )?;
             if switch.services.is_empty() {
-                add(doc, &item, "p", &[("class", "none")], words.no_service)?;
+                // Technical cookies need no declared service (the site's session, this choice).
+                if !switch.always_on {
+                    add(doc, &item, "p", &[("class", "none")], words.no_service)?;
+                }
                 continue;
             }
             let services = add(doc, &item, "ul", &[("class", "services")], "")?;

@@ -109,7 +109,7 @@ fn try_boot(server_origin: String, site: String, published: PublishedConfig) -> 
     });
     api::install()?;
 
-    let mut banner = Banner::mount(&doc, &texts.manage, act)?;
+    let mut banner = Banner::mount(&doc, lang, &texts.manage, act)?;
     if start.prompt.is_some() {
         banner.show_first(lang, texts, view::web_link(&config.policy_url), false)?;
     } else {
