@@ -250,21 +250,20 @@ fn decide(method: Method, choices: Choices) -> DomResult<()> {
         language: lang,
         url: dom::place().ok().map(|p| p.href),
     };
-    wasm_bindgen_futures::spawn_local(async move {
-        match server::record(&server_origin, &site, &request).await {
-            Ok(response) => {
-                with_engine(|e| {
-                    if e.decisions == decision {
-                        e.receipt = Some(response.receipt);
-                    }
-                });
+    let sent = server::record(&server_origin, &site, &request, move |receipt| {
+        // Only the latest decision's receipt counts.
+        with_engine(|e| {
+            if e.decisions == decision {
+                e.receipt = Some(receipt);
             }
-            Err(e) => dom::warn_js(
-                "the decision is applied on this page but could not be recorded on the server",
-                &e,
-            ),
-        }
+        });
     });
+    if let Err(e) = sent {
+        dom::warn_js(
+            "the decision is applied on this page but could not be sent to the server",
+            &e,
+        );
+    }
     Ok(())
 }
 

@@ -3,20 +3,24 @@
 
 use crate::dom::{self, DomResult};
 use biscotte_shared::api::{ConsentRequest, ConsentResponse};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestCredentials, RequestInit, Response};
 
-/// Records a decision on the Biscotte server and returns its receipt.
+/// Records a decision on the Biscotte server, then hands its receipt to `on_receipt`; failures
+/// are logged, never thrown at the page.
 ///
 /// No credentials travel (the consent id in the body is the only link to the visitor), and the
 /// request is `keepalive` so that a decision made just before leaving the page is still recorded.
-pub async fn record(
+/// Promise callbacks rather than `async`: it keeps a future executor out of the bundle.
+pub fn record(
     server_origin: &str,
     site: &str,
     request: &ConsentRequest,
-) -> DomResult<ConsentResponse> {
+    on_receipt: impl FnOnce(String) + 'static,
+) -> DomResult<()> {
     let url = format!("{server_origin}/api/v1/sites/{site}/consents");
+    let address = url.clone();
     let body = serde_json::to_string(request).map_err(|e| JsValue::from_str(&e.to_string()))?;
     let headers = Headers::new()?;
     headers.set("Content-Type", "application/json")?;
@@ -27,19 +31,50 @@ pub async fn record(
     init.set_credentials(RequestCredentials::Omit);
     // web-sys has no setter for `keepalive` yet.
     js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE)?;
-    let response: Response = JsFuture::from(dom::window()?.fetch_with_str_and_init(&url, &init))
-        .await?
-        .dyn_into()?;
-    let text = JsFuture::from(response.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
-    if response.status() != 201 {
-        return Err(JsValue::from_str(&format!(
-            "{url} answered HTTP {}: {text}",
-            response.status()
-        )));
-    }
-    serde_json::from_str(&text)
-        .map_err(|e| JsValue::from_str(&format!("{url} answered an unreadable receipt: {e}")))
+
+    let on_response = Closure::<dyn FnMut(JsValue)>::once(move |response: JsValue| {
+        let Ok(response) = response.dyn_into::<Response>() else {
+            return dom::warn("fetch answered something that is not a response");
+        };
+        let status = response.status();
+        let text = match response.text() {
+            Ok(text) => text,
+            Err(e) => return dom::warn_js("the server's answer could not be read", &e),
+        };
+        let on_text = Closure::<dyn FnMut(JsValue)>::once(move |text: JsValue| {
+            let text = text.as_string().unwrap_or_default();
+            if status != 201 {
+                return dom::warn(&format!(
+                    "the decision is applied on this page but {url} refused it (HTTP {status}): {text}"
+                ));
+            }
+            match serde_json::from_str::<ConsentResponse>(&text) {
+                Ok(response) => on_receipt(response.receipt),
+                Err(e) => dom::warn(&format!("{url} answered an unreadable receipt: {e}")),
+            }
+        });
+        let on_failure = failed();
+        let _ = text.then2(&on_text, &on_failure);
+        on_text.forget();
+        on_failure.forget();
+    });
+    let on_failure = failed();
+    let _ = dom::window()?
+        .fetch_with_str_and_init(&address, &init)
+        .then2(&on_response, &on_failure);
+    // The callbacks must outlive this call. Each runs at most once; what stays behind is a few
+    // small wrappers per decision.
+    on_response.forget();
+    on_failure.forget();
+    Ok(())
+}
+
+/// The rejection handler: a network failure, or the server refusing this origin (CORS).
+fn failed() -> Closure<dyn FnMut(JsValue)> {
+    Closure::<dyn FnMut(JsValue)>::new(|error: JsValue| {
+        dom::warn_js(
+            "the decision is applied on this page but could not be sent to the server",
+            &error,
+        );
+    })
 }
