@@ -223,10 +223,13 @@ fn decide(method: Method, choices: Choices) -> DomResult<()> {
     if let Err(e) = saved::write(&saved) {
         dom::warn_js("the consent cookie could not be written", &e);
     }
-    with_banner(|b| {
+    let closed = with_banner(|b| {
         b.close();
         Ok(())
-    })?;
+    });
+    if let Err(e) = closed {
+        dom::warn_js("the banner could not be closed", &e);
+    }
     apply(&published, Some(&choices));
 
     let summary = ConsentSummary {
