@@ -118,11 +118,13 @@ pub struct ServiceLine {
     pub cookies: String,
 }
 
-/// The second layer's switches, `necessary` first as the configuration lists it.
+/// The second layer's switches, `necessary` first as the configuration lists it, then the
+/// categories the visitor is asked about (built-in ones without a service are left out).
 pub fn switches(config: &SiteConfig, lang: Lang, in_force: Option<&Choices>) -> Vec<Switch> {
     config
         .categories
         .iter()
+        .filter(|c| c.required || config.asks(c))
         .map(|c| Switch {
             category: c.id.clone(),
             title: c.title.get(lang).to_owned(),
@@ -498,7 +500,11 @@ mod tests {
         let choices = analytics_only(&config);
         assert_eq!(choices.categories.get("analytics"), Some(&true));
         assert_eq!(choices.categories.get("third_party"), Some(&false));
-        assert_eq!(choices.categories.get("advertising"), Some(&false));
+        assert_eq!(
+            choices.categories.get("advertising"),
+            None,
+            "no ad service, not asked"
+        );
         assert_eq!(choices.services.get("hotjar"), Some(&true));
         assert_eq!(choices.services.get("youtube"), Some(&false));
         assert!(!choices.categories.contains_key("necessary"));
@@ -514,7 +520,11 @@ mod tests {
     fn switches_start_off_on_a_first_visit() {
         let list = switches(&bakery(), Lang::Fr, None);
         assert!(list.iter().filter(|s| !s.always_on).all(|s| !s.checked));
-        assert_eq!(list.iter().filter(|s| !s.always_on).count(), 3);
+        assert_eq!(
+            list.iter().filter(|s| !s.always_on).count(),
+            2,
+            "analytics and third_party: no ad service"
+        );
     }
 
     #[test]
@@ -556,8 +566,8 @@ mod tests {
         );
         assert_eq!(ga.cookies, "_ga, _ga_*, _gid");
         assert!(
-            list.iter()
-                .any(|s| s.category == "advertising" && s.services.is_empty())
+            !list.iter().any(|s| s.category == "advertising"),
+            "a built-in category without a service is not shown"
         );
     }
 
@@ -770,9 +780,7 @@ mod tests {
         };
         let json = event.to_json();
         assert!(
-            json.starts_with(
-                r#"{"method":"custom","categories":{"advertising":false,"analytics":true"#
-            ),
+            json.starts_with(r#"{"method":"custom","categories":{"analytics":true"#),
             "{json}"
         );
         assert!(!json.contains("receipt"));

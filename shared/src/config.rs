@@ -13,6 +13,8 @@ pub const NECESSARY: &str = "necessary";
 pub const ANALYTICS: &str = "analytics";
 pub const THIRD_PARTY: &str = "third_party";
 pub const ADVERTISING: &str = "advertising";
+/// The categories every site has; the site's own come after them.
+pub const BUILTIN_CATEGORIES: [&str; 4] = [NECESSARY, ANALYTICS, THIRD_PARTY, ADVERTISING];
 
 /// The languages the banner speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -245,13 +247,13 @@ fn builtin_categories() -> [Category; 4] {
     ]
 }
 
-fn default_texts(lang: Lang, publisher: &str) -> BannerTexts {
+fn default_texts(lang: Lang, publisher: &str, purposes: &str) -> BannerTexts {
     let s = |x: &str| x.to_owned();
     match lang {
         Lang::Fr => BannerTexts {
             title: s("Vos choix en matière de cookies"),
             body: format!(
-                "{publisher} et ses partenaires souhaitent utiliser des cookies pour mesurer l'audience, afficher des contenus tiers et de la publicité. Vous pouvez tout accepter, tout refuser ou choisir par finalité ; refuser n'empêche pas d'utiliser le site. Vous pouvez changer d'avis à tout moment avec le bouton « Gérer mes cookies »."
+                "{publisher} et ses partenaires souhaitent utiliser des cookies pour : {purposes}. Vous pouvez tout accepter, tout refuser ou choisir par finalité ; refuser n'empêche pas d'utiliser le site. Vous pouvez changer d'avis à tout moment avec le bouton « Gérer mes cookies »."
             ),
             accept_all: s("Tout accepter"),
             reject_all: s("Tout refuser"),
@@ -264,7 +266,7 @@ fn default_texts(lang: Lang, publisher: &str) -> BannerTexts {
         Lang::En => BannerTexts {
             title: s("Your cookie choices"),
             body: format!(
-                "{publisher} and its partners would like to use cookies to measure audience, show third-party content and advertising. You can accept all, refuse all or choose per purpose; refusing does not stop you from using the site. You can change your mind at any time with the « Manage cookies » button."
+                "{publisher} and its partners would like to use cookies for: {purposes}. You can accept all, refuse all or choose per purpose; refusing does not stop you from using the site. You can change your mind at any time with the « Manage cookies » button."
             ),
             accept_all: s("Accept all"),
             reject_all: s("Refuse all"),
@@ -277,8 +279,13 @@ fn default_texts(lang: Lang, publisher: &str) -> BannerTexts {
     }
 }
 
-fn resolve_texts(lang: Lang, publisher: &str, input: &BannerTextsInput) -> BannerTexts {
-    let d = default_texts(lang, publisher);
+fn resolve_texts(
+    lang: Lang,
+    publisher: &str,
+    purposes: &str,
+    input: &BannerTextsInput,
+) -> BannerTexts {
+    let d = default_texts(lang, publisher, purposes);
     let pick = |over: &Option<String>, default: String| over.clone().unwrap_or(default);
     BannerTexts {
         title: pick(&input.title, d.title),
@@ -291,6 +298,12 @@ fn resolve_texts(lang: Lang, publisher: &str, input: &BannerTextsInput) -> Banne
         manage: pick(&input.manage, d.manage),
         policy_link: pick(&input.policy_link, d.policy_link),
     }
+}
+
+fn is_asked(category: &Category, services: &[Service]) -> bool {
+    !category.required
+        && (!BUILTIN_CATEGORIES.contains(&category.id.as_str())
+            || services.iter().any(|s| s.category == category.id))
 }
 
 /// Category, service and cookie ids: short, lowercase, safe in a cookie value and a CSV cell.
@@ -469,9 +482,31 @@ impl SiteConfig {
             }
         }
 
+        // The default wording names the purposes the visitor is actually asked about.
+        let asked: Vec<&Category> = categories
+            .iter()
+            .filter(|c| is_asked(c, &input.services))
+            .collect();
+        let purposes = |lang: Lang| {
+            let titles: Vec<String> = asked
+                .iter()
+                .map(|c| c.title.get(lang).to_lowercase())
+                .collect();
+            titles.join(", ")
+        };
         let texts = Texts {
-            fr: resolve_texts(Lang::Fr, &input.publisher, &input.texts.fr),
-            en: resolve_texts(Lang::En, &input.publisher, &input.texts.en),
+            fr: resolve_texts(
+                Lang::Fr,
+                &input.publisher,
+                &purposes(Lang::Fr),
+                &input.texts.fr,
+            ),
+            en: resolve_texts(
+                Lang::En,
+                &input.publisher,
+                &purposes(Lang::En),
+                &input.texts.en,
+            ),
         };
         for lang in [Lang::Fr, Lang::En] {
             let t = texts.get(lang);
@@ -532,9 +567,16 @@ impl SiteConfig {
         self.services.iter().find(|s| s.id == id)
     }
 
-    /// Categories the visitor is asked about (all but `necessary`).
+    /// Whether the visitor is asked about this category: the site's own categories always, the
+    /// built-in ones only when they hold a service — asking about advertising on a site without
+    /// any would misstate what the site does. `necessary` is never asked.
+    pub fn asks(&self, category: &Category) -> bool {
+        is_asked(category, &self.services)
+    }
+
+    /// Categories the visitor is asked about, in the configuration's order.
     pub fn consent_categories(&self) -> impl Iterator<Item = &Category> {
-        self.categories.iter().filter(|c| !c.required)
+        self.categories.iter().filter(|c| self.asks(c))
     }
 
     /// Services that run only with consent (those outside `necessary`).

@@ -49,7 +49,11 @@ impl Choices {
             choices.categories.insert(c.id.clone(), accept(&c.id));
         }
         for s in config.consent_services() {
-            let accepted = choices.categories.get(&s.category).copied().unwrap_or(false);
+            let accepted = choices
+                .categories
+                .get(&s.category)
+                .copied()
+                .unwrap_or(false);
             choices.services.insert(s.id.clone(), accepted);
         }
         choices
@@ -135,6 +139,12 @@ impl Decision {
                     ));
                 }
                 Some(c) if c.required => {}
+                Some(c) if !config.asks(c) => {
+                    return Err(FieldError::new(
+                        field,
+                        "this site declares no service in this category, so it is not asked: leave it out",
+                    ));
+                }
                 Some(_) => {
                     categories.insert(id.clone(), accepted);
                 }

@@ -182,7 +182,7 @@ fn a_garbled_cookie_means_ask_again_never_consent() {
         good.replace("|1800000000|", "|18e8|"), // not a number
         good.replace("analytics", "Analytics!"), // invalid id
         good.replace("|ga|", "|ga.ga|"), // duplicate
-        good.replacen("third_party|", "third_party|third_party", 1), // accepted and refused at once
+        good.replacen("analytics||", "analytics|analytics|", 1), // accepted and refused at once
     ];
     for case in cases {
         assert_eq!(
@@ -219,45 +219,26 @@ fn decisions_are_checked_against_the_configuration_and_name_the_wrong_field() {
         ("yt", "third_party"),
         ("session", "necessary"),
     ]);
-    let all = |v| [("analytics", v), ("third_party", v), ("advertising", v)];
+    let all = |v| [("analytics", v), ("third_party", v)];
     assert!(decide(&c, Method::AcceptAll, &all(true), &[]).is_ok());
     assert!(decide(&c, Method::RejectAll, &all(false), &[]).is_ok());
     assert!(decide(&c, Method::Close, &all(false), &[]).is_ok());
+    let with = |extra: (&'static str, bool)| [("analytics", true), ("third_party", false), extra];
     assert_eq!(
-        decide(
-            &c,
-            Method::Custom,
-            &[
-                ("analytics", true),
-                ("third_party", false),
-                ("advertising", false),
-                ("bogus", true)
-            ],
-            &[]
-        ),
+        decide(&c, Method::Custom, &with(("bogus", true)), &[]),
         Err("categories.bogus".into())
     );
     assert_eq!(
-        decide(
-            &c,
-            Method::Custom,
-            &[("analytics", true), ("third_party", false)],
-            &[]
-        ),
-        Err("categories.advertising".into())
+        decide(&c, Method::Custom, &with(("advertising", false)), &[]),
+        Err("categories.advertising".into()),
+        "not asked: no ad service"
     );
     assert_eq!(
-        decide(
-            &c,
-            Method::Custom,
-            &[
-                ("necessary", false),
-                ("analytics", true),
-                ("third_party", false),
-                ("advertising", false)
-            ],
-            &[]
-        ),
+        decide(&c, Method::Custom, &[("analytics", true)], &[]),
+        Err("categories.third_party".into())
+    );
+    assert_eq!(
+        decide(&c, Method::Custom, &with(("necessary", false)), &[]),
         Err("categories.necessary".into())
     );
     assert_eq!(
@@ -272,11 +253,7 @@ fn decisions_are_checked_against_the_configuration_and_name_the_wrong_field() {
         decide(
             &c,
             Method::AcceptAll,
-            &[
-                ("analytics", true),
-                ("third_party", false),
-                ("advertising", true)
-            ],
+            &[("analytics", true), ("third_party", false)],
             &[]
         ),
         Err("method".into())
@@ -305,11 +282,7 @@ fn services_left_out_follow_their_category_and_technical_ones_always_run() {
     let d = decide(
         &c,
         Method::Custom,
-        &[
-            ("analytics", true),
-            ("third_party", false),
-            ("advertising", false),
-        ],
+        &[("analytics", true)],
         &[("hotjar", false)],
     )
     .expect("valid");
@@ -362,4 +335,38 @@ fn a_cookie_over_13_months_is_flagged() {
     let warnings = SiteConfig::parse(i).expect("valid").warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("395"));
+}
+
+#[test]
+fn only_purposes_the_site_pursues_are_asked_and_named() {
+    let c = config(&[("ga", "analytics"), ("session", "necessary")]);
+    let asked: Vec<&str> = c.consent_categories().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        asked,
+        ["analytics"],
+        "no switch for advertising on a site without ads"
+    );
+    assert!(
+        c.texts.fr.body.contains("pour : mesure d'audience."),
+        "{}",
+        c.texts.fr.body
+    );
+    assert!(
+        c.texts.en.body.contains("for: audience measurement."),
+        "{}",
+        c.texts.en.body
+    );
+    let mut own = input(&[]);
+    own.categories.push(CategoryInput {
+        id: "personalisation".into(),
+        title: Some(Localized::new("Personnalisation", "Personalisation")),
+        description: Some(Localized::new("Adapter le site", "Adapt the site")),
+    });
+    let own = SiteConfig::parse(own).expect("valid");
+    let asked: Vec<&str> = own.consent_categories().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        asked,
+        ["personalisation"],
+        "a site's own category is always asked"
+    );
 }

@@ -68,7 +68,7 @@ for (const origin of ['same', 'second']) {
 
     const record = await recordOf(cookie, before + 1);
     assert.equal(record.method, 'reject_all');
-    assert.deepEqual(record.categories, { advertising: false, analytics: false, third_party: false });
+    assert.deepEqual(record.categories, { analytics: false }, 'only the purposes the demo pursues');
     assert.deepEqual(record.services, { google_analytics: false, hotjar: false });
     assert.equal(record.language, 'fr');
     assert.equal(record.url, pageUrl(''));
@@ -91,7 +91,7 @@ for (const origin of ['same', 'second']) {
 
     const record = await recordOf(await consentCookie(context), before + 1);
     assert.equal(record.method, 'accept_all');
-    assert.deepEqual(record.categories, { advertising: true, analytics: true, third_party: true });
+    assert.deepEqual(record.categories, { analytics: true });
     assert.deepEqual(record.services, { google_analytics: true, hotjar: true });
     await context.close();
   });
@@ -121,14 +121,14 @@ test('"Personnaliser" shows unticked category switches and saves exactly what wa
   await button(page, 'customize').click();
   const switches = page.locator('#biscotte input[data-category]:not([disabled])');
   await switches.first().waitFor();
-  assert.equal(await switches.count(), 3);
+  assert.equal(await switches.count(), 1, 'one switch: the demo only measures audience');
   for (const s of await switches.all()) assert.equal(await s.isChecked(), false, 'nothing pre-ticked');
   await page.locator('#biscotte input[data-category="analytics"]').check();
   await page.locator('#biscotte [data-action="save"]').click();
   await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar);
   const record = await recordOf(await consentCookie(context), before + 1);
   assert.equal(record.method, 'custom');
-  assert.deepEqual(record.categories, { advertising: false, analytics: true, third_party: false });
+  assert.deepEqual(record.categories, { analytics: true });
   await context.close();
 });
 
@@ -162,5 +162,6 @@ test('a new revision that adds a service asks again; a returning visitor keeps w
   const record = await recordOf(await consentCookie(context), before + 1);
   assert.equal(record.revision, published.revision, 'the new decision names the new revision');
   assert.equal(record.services.youtube, false);
+  assert.equal(record.categories.third_party, false, 'the new purpose is answered too');
   await context.close();
 });

@@ -92,13 +92,12 @@ async fn every_decision_is_in_the_export_with_server_time_and_an_intact_chain() 
     );
     assert_eq!(lines.len(), 5);
     assert!(
-        lines[1]
-            .contains(",accept_all,advertising analytics third_party,,google_analytics hotjar,,"),
+        lines[1].contains(",accept_all,analytics,,google_analytics hotjar,,"),
         "{}",
         lines[1]
     );
     assert!(
-        lines[3].contains(",close,,advertising analytics third_party,,google_analytics hotjar,"),
+        lines[3].contains(",close,,analytics,,google_analytics hotjar,"),
         "{}",
         lines[3]
     );

@@ -119,7 +119,8 @@ pub fn decision(
     analytics: bool,
 ) -> serde_json::Value {
     let all = |v: bool| -> BTreeMap<String, bool> {
-        [("analytics", v), ("third_party", v), ("advertising", v)]
+        // The demo declares analytics services only: that is the one category it asks about.
+        [("analytics", v)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect()
