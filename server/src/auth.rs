@@ -208,6 +208,16 @@ pub enum Role {
     Auditor,
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+            Role::Auditor => "auditor",
+        })
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenClaims {
     pub iss: String,
@@ -243,7 +253,7 @@ fn require(req: &HttpRequest, role: Role) -> Result<TokenClaims, ApiError> {
     let claims = bearer_claims(req)?;
     if claims.role != role {
         return Err(ApiError::Forbidden(format!(
-            "this route needs a {:?} token; yours is a {:?} token",
+            "this route needs an {} token; yours is an {} token",
             role, claims.role
         )));
     }

@@ -184,7 +184,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 (Role::Admin, _) => None,
                 (_, Some(s)) => Some(s),
                 (_, None) => {
-                    return Err(format!("a {role:?} token is for one site: add --site ID"));
+                    return Err(format!("an {role} token is for one site: add --site ID"));
                 }
             };
             if days < 1 {
