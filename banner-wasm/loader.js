@@ -27,7 +27,9 @@
       if (!response.ok) {
         throw new Error(configUrl + ' answered HTTP ' + response.status);
       }
-      return response.text();
+      return response.json().catch(function () {
+        throw new Error(configUrl + ' answered something that is not JSON');
+      });
     },
     function () {
       throw new Error('the Biscotte server ' + origin + ' is unreachable (or refuses this origin)');

@@ -2,7 +2,8 @@
 //! answered by a signed receipt.
 
 use crate::dom::{self, DomResult};
-use biscotte_shared::api::{ConsentRequest, ConsentResponse};
+use crate::{read, view};
+use biscotte_shared::api::ConsentRequest;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, RequestCredentials, RequestInit, Response};
@@ -21,7 +22,7 @@ pub fn record(
 ) -> DomResult<()> {
     let url = format!("{server_origin}/api/v1/sites/{site}/consents");
     let address = url.clone();
-    let body = serde_json::to_string(request).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let body = view::request_json(request);
     let headers = Headers::new()?;
     headers.set("Content-Type", "application/json")?;
     let init = RequestInit::new();
@@ -48,7 +49,8 @@ pub fn record(
                     "the decision is applied on this page but {url} refused it (HTTP {status}): {text}"
                 ));
             }
-            match serde_json::from_str::<ConsentResponse>(&text) {
+            let answer = js_sys::JSON::parse(&text).map_err(|_| "it is not JSON".to_owned());
+            match answer.and_then(|a| read::consent_response(&a).map_err(|e| e.message())) {
                 Ok(response) => on_receipt(response.receipt),
                 Err(e) => dom::warn(&format!("{url} answered an unreadable receipt: {e}")),
             }

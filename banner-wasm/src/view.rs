@@ -1,12 +1,13 @@
 //! What the banner shows and does, decided without a browser: which layer, which switches, which
 //! gated scripts may run, which cookies to delete. Pure, so it is tested on the host.
 
+use crate::json::JsonObject;
+use biscotte_shared::api::ConsentRequest;
 use biscotte_shared::config::SiteConfig;
 use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
 use biscotte_shared::{
     COOKIE_NAME, Choices, Lang, Method, PromptReason, SavedConsent, Timestamp, needs_prompt,
 };
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How long the consent cookie lives: exactly as long as the choice is valid.
@@ -259,21 +260,41 @@ pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
 }
 
 /// What `Biscotte.consent()` returns and what the `biscotte:consent` event carries, as JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ConsentSummary<'a> {
     /// `null` when the choice was made on an earlier page: the cookie does not keep the method.
     pub method: Option<Method>,
     pub categories: &'a BTreeMap<String, bool>,
     pub services: &'a BTreeMap<String, bool>,
     /// Left out of the event; `null` in `consent()` until the server has answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Option<&'a str>>,
 }
 
 impl ConsentSummary<'_> {
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
+        let summary = JsonObject::new()
+            .nullable("method", self.method.map(Method::as_str))
+            .answers("categories", self.categories)
+            .answers("services", self.services);
+        match self.receipt {
+            Some(receipt) => summary.nullable("receipt", receipt),
+            None => summary,
+        }
+        .finish()
     }
+}
+
+/// The body of `POST /api/v1/sites/{site}/consents`, as serde would write [`ConsentRequest`].
+pub fn request_json(request: &ConsentRequest) -> String {
+    JsonObject::new()
+        .string("consent_id", &request.consent_id)
+        .string("revision", &request.revision)
+        .string("method", request.method.as_str())
+        .answers("categories", &request.categories)
+        .answers("services", &request.services)
+        .string("language", request.language.code())
+        .nullable("url", request.url.as_deref())
+        .finish()
 }
 
 /// Words of the banner's own, beside the site owner's texts.
@@ -313,7 +334,7 @@ pub fn close_label(lang: Lang, visible: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use biscotte_shared::config::{CookieDecl, Service, SiteConfigInput};
     use biscotte_shared::{Revision, SiteConfig};
@@ -337,7 +358,7 @@ mod tests {
         }
     }
 
-    fn bakery() -> SiteConfig {
+    pub(crate) fn bakery() -> SiteConfig {
         SiteConfig::parse(SiteConfigInput {
             publisher: "Boulangerie Biscotte".into(),
             policy_version: "2026-11".into(),
@@ -795,6 +816,29 @@ mod tests {
             json.starts_with(r#"{"method":null,"#) && json.ends_with(r#""receipt":null}"#),
             "{json}"
         );
+    }
+
+    #[test]
+    fn the_decision_body_is_what_serde_would_write() {
+        let config = bakery();
+        let choices = analytics_only(&config);
+        for url in [None, Some("https://shop.example/a?q=\"x\"&b=\\\n")] {
+            let request = ConsentRequest {
+                consent_id: "0123456789abcdef0123456789abcdef".into(),
+                revision: Revision::of(&config).as_str().to_owned(),
+                method: Method::Custom,
+                categories: choices.categories.clone(),
+                services: choices.services.clone(),
+                language: Lang::En,
+                url: url.map(str::to_owned),
+            };
+            let json = request_json(&request);
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&json).ok(),
+                serde_json::to_value(&request).ok(),
+                "{json}"
+            );
+        }
     }
 
     #[test]
