@@ -192,10 +192,10 @@ impl Banner {
             for s in &switch.services {
                 let line = add(doc, &services, "li", &[], "")?;
                 add(doc, &line, "span", &[("class", "service")], &s.name)?;
-                line.append_with_str_1(&format!(" — {}", s.provider))?;
+                line.append_with_str_1(&[" — ", &s.provider].concat())?;
                 if let Some(url) = &s.privacy_policy_url {
                     line.append_with_str_1(" — ")?;
-                    let link_name = format!("{} : {}", words.privacy_policy, s.name);
+                    let link_name = [words.privacy_policy, " : ", &s.name].concat();
                     add(
                         doc,
                         &line,
@@ -215,7 +215,7 @@ impl Banner {
                         &line,
                         "span",
                         &[("class", "cookies")],
-                        &format!("{} {}", words.cookies, s.cookies),
+                        &[words.cookies, " ", &s.cookies].concat(),
                     )?;
                 }
             }

@@ -1,5 +1,8 @@
 //! Small typed helpers over `web-sys`: the page's document and location, building elements
 //! whose texts are always set as text content, console warnings, DOM events.
+//!
+//! Messages are joined with `concat` rather than `format!` throughout the banner: the
+//! formatting machinery costs every visitor kilobytes for a few warnings.
 
 use biscotte_shared::Lang;
 use wasm_bindgen::{JsCast, JsValue};
@@ -27,12 +30,15 @@ pub fn html_document() -> DomResult<HtmlDocument> {
 
 /// Logs a warning; the banner never throws at the page.
 pub fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("Biscotte: {message}")));
+    web_sys::console::warn_1(&JsValue::from_str(&["Biscotte: ", message].concat()));
 }
 
 /// Logs a browser error with what was being done.
 pub fn warn_js(doing: &str, error: &JsValue) {
-    web_sys::console::warn_2(&JsValue::from_str(&format!("Biscotte: {doing}:")), error);
+    web_sys::console::warn_2(
+        &JsValue::from_str(&["Biscotte: ", doing, ":"].concat()),
+        error,
+    );
 }
 
 /// The language the page declares, else the browser's.

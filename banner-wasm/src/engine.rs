@@ -152,7 +152,7 @@ fn act(action: Action) {
         }
     };
     if let Err(e) = result {
-        dom::warn_js(&format!("the \"{}\" control failed", action.name()), &e);
+        dom::warn_js(&["the \"", action.name(), "\" control failed"].concat(), &e);
     }
 }
 

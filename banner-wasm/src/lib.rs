@@ -29,9 +29,17 @@ use wasm_bindgen::prelude::wasm_bindgen;
 pub fn start(server_origin: String, site: String, config: JsValue) {
     match read::published_config(&config) {
         Ok(published) => engine::start_when_ready(server_origin, site, published),
-        Err(e) => dom::warn(&format!(
-            "the configuration of site {site:?} from {server_origin} is unreadable ({}); no banner is shown and nothing optional runs",
-            e.message()
-        )),
+        Err(e) => dom::warn(
+            &[
+                "the configuration of site \"",
+                &site,
+                "\" from ",
+                &server_origin,
+                " is unreadable (",
+                &e.message(),
+                "); no banner is shown and nothing optional runs",
+            ]
+            .concat(),
+        ),
     }
 }

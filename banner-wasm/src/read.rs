@@ -362,7 +362,10 @@ mod tests {
             let mut value = serde_json::to_value(published()).expect("serializable");
             change(&mut value);
             let (read, by_serde) = both(&value);
-            assert!(!by_serde, "serde reads this one, the reader should too: {path}");
+            assert!(
+                !by_serde,
+                "serde reads this one, the reader should too: {path}"
+            );
             assert_eq!(read.map_err(|e| e.path), Err(path.to_owned()));
         };
         check(&|v| v["site"] = json!(7), "site");

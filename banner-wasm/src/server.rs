@@ -20,7 +20,7 @@ pub fn record(
     request: &ConsentRequest,
     on_receipt: impl FnOnce(String) + 'static,
 ) -> DomResult<()> {
-    let url = format!("{server_origin}/api/v1/sites/{site}/consents");
+    let url = [server_origin, "/api/v1/sites/", site, "/consents"].concat();
     let address = url.clone();
     let body = view::request_json(request);
     let headers = Headers::new()?;
@@ -45,14 +45,22 @@ pub fn record(
         let on_text = Closure::<dyn FnMut(JsValue)>::once(move |text: JsValue| {
             let text = text.as_string().unwrap_or_default();
             if status != 201 {
-                return dom::warn(&format!(
-                    "the decision is applied on this page but {url} refused it (HTTP {status}): {text}"
-                ));
+                return dom::warn(
+                    &[
+                        "the decision is applied on this page but ",
+                        &url,
+                        " refused it (HTTP ",
+                        &status.to_string(),
+                        "): ",
+                        &text,
+                    ]
+                    .concat(),
+                );
             }
             let answer = js_sys::JSON::parse(&text).map_err(|_| "it is not JSON".to_owned());
             match answer.and_then(|a| read::consent_response(&a).map_err(|e| e.message())) {
                 Ok(response) => on_receipt(response.receipt),
-                Err(e) => dom::warn(&format!("{url} answered an unreadable receipt: {e}")),
+                Err(e) => dom::warn(&[&url, " answered an unreadable receipt: ", &e].concat()),
             }
         });
         let on_failure = failed();

@@ -241,11 +241,11 @@ pub fn domain_suffixes(hostname: &str) -> Vec<&str> {
 /// The `document.cookie` assignments that expire `name` wherever it may live on this host:
 /// host-only, then with `Domain=` each suffix of the host name.
 pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
-    let mut out = vec![format!("{name}=; Path=/; Max-Age=0")];
+    let mut out = vec![[name, "=; Path=/; Max-Age=0"].concat()];
     out.extend(
         domain_suffixes(hostname)
             .into_iter()
-            .map(|d| format!("{name}=; Path=/; Domain={d}; Max-Age=0")),
+            .map(|d| [name, "=; Path=/; Domain=", d, "; Max-Age=0"].concat()),
     );
     out
 }
@@ -253,10 +253,16 @@ pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
 /// The `document.cookie` assignment that saves a choice: first-party, 182 days, Lax.
 pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!(
-        "{COOKIE_NAME}={}; Path=/; Max-Age={CONSENT_COOKIE_MAX_AGE_SECS}; SameSite=Lax{secure}",
-        saved.encode()
-    )
+    [
+        COOKIE_NAME,
+        "=",
+        &saved.encode(),
+        "; Path=/; Max-Age=",
+        &CONSENT_COOKIE_MAX_AGE_SECS.to_string(),
+        "; SameSite=Lax",
+        secure,
+    ]
+    .concat()
 }
 
 /// What `Biscotte.consent()` returns and what the `biscotte:consent` event carries, as JSON.
@@ -330,7 +336,7 @@ pub fn words(lang: Lang) -> Words {
 /// The close control's accessible name: its visible text first (so voice control finds it), then
 /// what it does.
 pub fn close_label(lang: Lang, visible: &str) -> String {
-    format!("{visible} ({})", words(lang).close_refuses)
+    [visible, " (", words(lang).close_refuses, ")"].concat()
 }
 
 #[cfg(test)]
