@@ -14,6 +14,8 @@ use web_sys::{
 };
 
 pub const HOST_ID: &str = "biscotte";
+/// The banner's styles, inside the shadow root. The three decision buttons share one class so
+/// they look identical (LEGAL R10, R11). The file is shipped as written, so it holds no comments.
 const STYLES: &str = include_str!("banner.css");
 const TITLE_ID: &str = "biscotte-title";
 

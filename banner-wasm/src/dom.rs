@@ -107,3 +107,14 @@ pub fn dispatch_json(doc: &Document, name: &str, detail_json: &str) -> DomResult
     doc.dispatch_event(&event)?;
     Ok(())
 }
+
+/// A plain JavaScript object with these fields. The fetch options are built this way rather than
+/// with web-sys's `RequestInit` and `Headers`: the same request, with six fewer imports in the
+/// glue (about 1 KB of JavaScript).
+pub fn object(fields: &[(&str, &JsValue)]) -> DomResult<JsValue> {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        js_sys::Reflect::set(&object, &JsValue::from_str(name), value)?;
+    }
+    Ok(object.into())
+}
