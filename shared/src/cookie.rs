@@ -96,12 +96,18 @@ impl SavedConsent {
         parse_list(cat_no, false, &mut choices.categories)?;
         parse_list(svc_yes, true, &mut choices.services)?;
         parse_list(svc_no, false, &mut choices.services)?;
-        Ok(SavedConsent {
+        let saved = SavedConsent {
             consent_id: consent_id.to_owned(),
             revision,
             policy_version: policy_version.to_owned(),
             decided_at: Timestamp::from_secs(secs),
             choices,
-        })
+        };
+        // Only the canonical spelling is accepted (sorted lists, no leading zeros): one value,
+        // one meaning, so nothing hand-edited or half-written is read leniently.
+        if saved.encode() != value {
+            return Err(Garbled);
+        }
+        Ok(saved)
     }
 }
