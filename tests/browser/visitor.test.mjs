@@ -165,3 +165,21 @@ test('a new revision that adds a service asks again; a returning visitor keeps w
   assert.equal(record.categories.third_party, false, 'the new purpose is answered too');
   await context.close();
 });
+
+test('an English page gets the banner in English, and the decision is logged in English', async () => {
+  const { context, page } = await env.visitor();
+  const before = (await env.records()).length;
+  await page.goto(`${env.base}/demo/en.html`);
+  await bannerShown(page);
+  assert.equal((await button(page, 'accept_all').textContent()).trim(), 'Accept all');
+  assert.equal((await button(page, 'reject_all').textContent()).trim(), 'Refuse all');
+  assert.equal((await button(page, 'customize').textContent()).trim(), 'Customise');
+  assert.match(await button(page, 'close').textContent(), /Continue without accepting/);
+  assert.deepEqual(await cookieNames(context), ['demo_session']);
+  await button(page, 'accept_all').click();
+  await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar);
+  const record = await recordOf(await consentCookie(context), before + 1);
+  assert.equal(record.language, 'en');
+  assert.equal(record.method, 'accept_all');
+  await context.close();
+});

@@ -13,5 +13,5 @@
   window.biscotteDemo = window.biscotteDemo || {};
   window.biscotteDemo.ga = true;
   var status = document.querySelector('[data-demo-status="ga"]');
-  if (status) status.textContent = 'chargé sur cette page';
+  if (status) status.textContent = document.documentElement.lang === 'en' ? 'loaded on this page' : 'chargé sur cette page';
 })();

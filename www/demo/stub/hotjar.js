@@ -9,5 +9,5 @@
   window.biscotteDemo = window.biscotteDemo || {};
   window.biscotteDemo.hotjar = true;
   var status = document.querySelector('[data-demo-status="hotjar"]');
-  if (status) status.textContent = 'chargé sur cette page';
+  if (status) status.textContent = document.documentElement.lang === 'en' ? 'loaded on this page' : 'chargé sur cette page';
 })();
