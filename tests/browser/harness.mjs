@@ -168,3 +168,13 @@ export async function waitForRecords(env, n) {
   }
   throw new Error(`the log never reached ${n} records`);
 }
+
+/** Waits until the log holds `n` records for one consent id, and returns them. */
+export async function recordsOf(env, consentId, n) {
+  for (let i = 0; i < 100; i++) {
+    const mine = (await env.records()).filter((r) => r.consent_id === consentId);
+    if (mine.length >= n) return mine;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the log never reached ${n} records for consent id ${consentId}`);
+}

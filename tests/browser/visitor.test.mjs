@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  start, firstLayer, button, cookieNames, consentCookie, stubsRan, bannerShown, engineReady, waitForRecords,
+  start, firstLayer, button, cookieNames, consentCookie, stubsRan, bannerShown, engineReady, waitForRecords, recordsOf,
 } from './harness.mjs';
 
 let env;
@@ -181,5 +181,35 @@ test('an English page gets the banner in English, and the decision is logged in 
   const record = await recordOf(await consentCookie(context), before + 1);
   assert.equal(record.language, 'en');
   assert.equal(record.method, 'accept_all');
+  await context.close();
+});
+
+test('changing one\'s mind: the manage button reopens the choices, and withdrawing deletes the trackers\' cookies (R23, R24, R25)', async () => {
+  const { context, page } = await env.visitor();
+  await page.goto(`${env.base}/demo/`);
+  await bannerShown(page);
+  await button(page, 'accept_all').click();
+  await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar);
+  const first = await consentCookie(context);
+
+  await page.goto(`${env.base}/demo/produits.html`);
+  const manage = page.locator('#biscotte [data-action="manage"]');
+  await manage.waitFor({ state: 'visible' });
+  assert.match(await manage.textContent(), /cookies/i, 'its name says what it is for');
+  await manage.click();
+  await bannerShown(page);
+  await button(page, 'reject_all').click(); // two actions in all, as for giving consent
+  await firstLayer(page).waitFor({ state: 'detached' });
+  const names = await cookieNames(context);
+  for (const t of TRACKERS) assert.ok(!names.includes(t), `${t} deleted on withdrawal: ${names}`);
+
+  const records = await recordsOf(env, consentIdOf(first), 2);
+  assert.deepEqual(records.map((r) => r.method), ['accept_all', 'reject_all'], 'the same consent id, a new record');
+
+  // The footer link of the page does the same.
+  await page.goto(`${env.base}/demo/`);
+  await engineReady(page);
+  await page.locator('footer [data-biscotte-open]').click();
+  await bannerShown(page);
   await context.close();
 });
