@@ -71,7 +71,6 @@ async fn a_decision_gets_a_201_and_a_receipt_that_verifies_with_the_published_ke
     // The receipt is not an API token.
     let export = app.export("demo", "", Some(&answer.receipt)).await;
     assert_eq!(export.status(), 401);
-    let _ = Role::Auditor;
 }
 
 async fn error_of(r: reqwest::Response) -> (u16, ErrorBody) {

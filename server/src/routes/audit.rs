@@ -1,5 +1,6 @@
 //! What auditors call: the consent log export.
 
+use super::registered_site;
 use crate::app::AppState;
 use crate::auth::Auditor;
 use crate::error::ApiError;
@@ -21,9 +22,7 @@ pub async fn export(
     site: web::Path<String>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if state.store.site(&site)?.is_none() {
-        return Err(ApiError::UnknownSite(site.to_string()));
-    }
+    registered_site(&state, &site)?;
     let from = query
         .from
         .as_deref()

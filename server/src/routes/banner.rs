@@ -1,6 +1,6 @@
 //! What the banner calls: the published configuration, and recording a decision.
 
-use super::{now, own_origin};
+use super::{now, own_origin, registered_site};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::{NewRecord, SiteRecord};
@@ -75,10 +75,7 @@ pub async fn preflight(
     state: web::Data<AppState>,
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = state
-        .store
-        .site(&site)?
-        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let record = registered_site(&state, &site)?;
     let origin = allowed_origin(&req, &record)?;
     let mut builder = HttpResponse::NoContent();
     with_cors(&mut builder, &origin);
@@ -105,10 +102,7 @@ pub async fn record(
     site: web::Path<String>,
     body: web::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let site_record = state
-        .store
-        .site(&site)?
-        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let site_record = registered_site(&state, &site)?;
     let origin = allowed_origin(&req, &site_record)?;
     let body = body.into_inner();
     let unknown_revision = || {

@@ -19,6 +19,17 @@ pub fn now() -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
+/// The site named in the path, or the 404 that says how to fix the tag.
+pub fn registered_site(
+    state: &crate::app::AppState,
+    id: &str,
+) -> Result<crate::store::SiteRecord, crate::error::ApiError> {
+    state
+        .store
+        .site(id)?
+        .ok_or_else(|| crate::error::ApiError::UnknownSite(id.to_owned()))
+}
+
 /// The origin this server is reached at, as a browser would write it.
 pub fn own_origin(req: &HttpRequest) -> String {
     let info = req.connection_info();
