@@ -5,16 +5,17 @@ use crate::auth::Signer;
 use crate::config::Config;
 use crate::error::{ApiError, json_error};
 use crate::routes::{admin, assets, audit, banner, health};
-use crate::store::Store;
+use crate::store::{SledStore, Store};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything a request may need, shared by all workers.
 #[derive(Debug)]
 pub struct AppState {
-    pub store: Store,
+    pub store: Arc<dyn Store>,
     pub signer: Signer,
     /// The built banner, or why it is missing (the API works without it).
     pub banner: Result<BannerAssets, String>,
@@ -24,7 +25,7 @@ pub struct AppState {
 impl AppState {
     /// Opens the store, loads (or creates) the signing key and reads the banner build.
     pub fn open(config: &Config) -> Result<AppState, String> {
-        let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+        let store = Arc::new(SledStore::open(&config.data_dir).map_err(|e| e.to_string())?);
         let signer = Signer::load_or_create(&config.key_path)?;
         let banner = BannerAssets::load(&config.banner_dir);
         if let Err(why) = &banner {

@@ -10,8 +10,9 @@ use crate::export::{self, Format};
 use crate::proof;
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
-use crate::store::{Store, StoreError};
+use crate::store::{NewSite, SledStore, Store, StoreError};
 use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -203,13 +204,14 @@ fn run(cli: Cli) -> Result<(), String> {
             from,
             to,
             out,
-        } => export_log(&config, &site, format, from, to, out),
-        Command::Verify { site } => verify(&config, &site),
+            // Reads need no reactor: a plain executor keeps these usable from inside one (tests).
+        } => futures_executor::block_on(export_log(&config, &site, format, from, to, out)),
+        Command::Verify { site } => futures_executor::block_on(verify(&config, &site)),
     }
 }
 
-fn open_store(config: &Config, route: &str) -> Result<Store, String> {
-    Store::open(&config.data_dir).map_err(|e| match e {
+fn open_store(config: &Config, route: &str) -> Result<SledStore, String> {
+    SledStore::open(&config.data_dir).map_err(|e| match e {
         StoreError::Busy { .. } => format!("{e}; while it runs, do the same with HTTP: {route}"),
         other => other.to_string(),
     })
@@ -233,17 +235,19 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
         if state
             .store
             .site(&site.id)
+            .await
             .map_err(|e| e.to_string())?
             .is_none()
         {
+            let id = site.id.clone();
             let published = state
                 .store
-                .create_site(&site.id, &site.name, site.origins, site.config, now())
+                .create_site(new_site(site))
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!(
-                "created demo site {:?} at revision {}",
-                site.id, published.revision
+                "created demo site {id:?} at revision {}",
+                published.revision
             );
         }
     }
@@ -253,10 +257,24 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
     println!("Biscotte listening on http://{addr}");
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
-    app::run(listener, state)
+    let store = state.store.clone();
+    let served = app::run(listener, state)
         .map_err(|e| e.to_string())?
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // In-flight requests are answered; now every accepted write is made durable.
+    store.shutdown().await;
+    served
+}
+
+fn new_site(site: ValidSite) -> NewSite {
+    NewSite {
+        id: site.id,
+        name: site.name,
+        origins: site.origins,
+        config: site.config,
+        now: now(),
+    }
 }
 
 async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
@@ -267,17 +285,16 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
                 config,
                 "POST /api/v1/sites with an admin token and the site file as JSON",
             )?;
-            let published = store
-                .create_site(&site.id, &site.name, site.origins, site.config, now())
-                .await
-                .map_err(|e| match e {
-                    StoreError::SiteExists(id) => format!("site {id:?} already exists: use `biscotte site publish --site {id} --file ...`"),
-                    other => other.to_string(),
-                })?;
-            println!(
-                "created site {:?}, revision {}",
-                site.id, published.revision
-            );
+            let id = site.id.clone();
+            let created = store.create_site(new_site(site)).await;
+            store.shutdown().await;
+            let published = created.map_err(|e| match e {
+                StoreError::SiteExists(id) => format!(
+                    "site {id:?} already exists: use `biscotte site publish --site {id} --file ...`"
+                ),
+                other => other.to_string(),
+            })?;
+            println!("created site {id:?}, revision {}", published.revision);
         }
         SiteCommand::Publish { site: id, file } => {
             let site = read_site(&file)?;
@@ -294,16 +311,17 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
                     "POST /api/v1/sites/{id}/revisions with an owner token and the site file as JSON"
                 ),
             )?;
-            let before = store.site(&id).map_err(|e| e.to_string())?;
+            let before = store.site(&id).await.map_err(|e| e.to_string())?;
             let published = store
                 .publish(&id, site.config, Some(site.origins), now())
-                .await
-                .map_err(|e| match e {
-                    StoreError::UnknownSite(id) => format!(
-                        "unknown site {id:?}: create it with `biscotte site create --file ...`"
-                    ),
-                    other => other.to_string(),
-                })?;
+                .await;
+            store.shutdown().await;
+            let published = published.map_err(|e| match e {
+                StoreError::UnknownSite(id) => {
+                    format!("unknown site {id:?}: create it with `biscotte site create --file ...`")
+                }
+                other => other.to_string(),
+            })?;
             if before.is_some_and(|b| b.current_revision == published.revision) {
                 println!(
                     "site {id:?}: nothing changed, revision {} stays live",
@@ -315,7 +333,7 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
         }
         SiteCommand::List => {
             let store = open_store(config, "GET /api/v1/sites/{site}/config")?;
-            for s in store.sites().map_err(|e| e.to_string())? {
+            for s in store.sites().await.map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     s.id,
@@ -329,7 +347,7 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn export_log(
+async fn export_log(
     config: &Config,
     site: &str,
     format: Format,
@@ -355,7 +373,7 @@ fn export_log(
             "GET /api/v1/sites/{site}/consents?format={fmt_name} with an auditor token (`biscotte token issue --role auditor --site {site}`)"
         ),
     )?;
-    if store.site(site).map_err(|e| e.to_string())?.is_none() {
+    if store.site(site).await.map_err(|e| e.to_string())?.is_none() {
         return Err(format!("unknown site {site:?}"));
     }
     let mut writer: Box<dyn Write> = match &out {
@@ -369,7 +387,8 @@ fn export_log(
     if format == Format::Csv {
         writer.write_all(&export::csv_header()).map_err(io)?;
     }
-    for record in store.records(site, from, to).map_err(|e| e.to_string())? {
+    let mut records = store.records(site, from, to);
+    while let Some(record) = records.next().await {
         let record = record.map_err(|e| e.to_string())?;
         writer
             .write_all(&export::render(format, &record))
@@ -378,14 +397,16 @@ fn export_log(
     writer.flush().map_err(io)
 }
 
-fn verify(config: &Config, site: &str) -> Result<(), String> {
+async fn verify(config: &Config, site: &str) -> Result<(), String> {
     let store = open_store(
         config,
         &format!("GET /api/v1/sites/{site}/consents?format=ndjson, then recompute the chain"),
     )?;
     let records: Vec<_> = store
         .records(site, None, None)
-        .map_err(|e| e.to_string())?
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     match proof::verify_chain(&records) {

@@ -52,6 +52,9 @@ impl From<StoreError> for ApiError {
             StoreError::SiteExists(s) => ApiError::Conflict(format!(
                 "site {s:?} already exists: publish a new revision instead"
             )),
+            StoreError::Unavailable(why) => ApiError::Unavailable(format!(
+                "the decision log cannot record now ({why}); retry in a few seconds"
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }

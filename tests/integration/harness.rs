@@ -4,6 +4,7 @@ use biscotte_server::app::{self, AppState};
 use biscotte_server::auth::{Role, Signer};
 use biscotte_server::config::Config;
 use biscotte_server::sitefile::SiteFile;
+use biscotte_server::store::NewSite;
 use biscotte_shared::api::{ConsentRequest, PublishedConfig};
 use biscotte_shared::{Lang, Method, Timestamp};
 use std::collections::BTreeMap;
@@ -52,7 +53,13 @@ impl TestApp {
             let site = file.validate().expect("valid site");
             state
                 .store
-                .create_site(&site.id, &site.name, site.origins, site.config, now())
+                .create_site(NewSite {
+                    id: site.id,
+                    name: site.name,
+                    origins: site.origins,
+                    config: site.config,
+                    now: now(),
+                })
                 .await
                 .expect("site created");
         }

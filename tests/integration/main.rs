@@ -7,3 +7,4 @@ mod audit_export;
 mod cli_and_config;
 mod consents;
 mod site_admin;
+mod store_contract;

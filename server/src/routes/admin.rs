@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::auth::{Admin, Owner};
 use crate::error::ApiError;
 use crate::sitefile::SiteFile;
+use crate::store::NewSite;
 use actix_web::{HttpResponse, web};
 use biscotte_shared::FieldError;
 use serde_json::json;
@@ -32,7 +33,13 @@ pub async fn create_site(
     let site = body.into_inner().validate().map_err(invalid)?;
     let published = state
         .store
-        .create_site(&site.id, &site.name, site.origins, site.config, now())
+        .create_site(NewSite {
+            id: site.id,
+            name: site.name,
+            origins: site.origins,
+            config: site.config,
+            now: now(),
+        })
         .await?;
     Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": site.warnings })))
 }

@@ -6,6 +6,7 @@ use crate::auth::Auditor;
 use crate::error::ApiError;
 use crate::export::{self, Format};
 use actix_web::{HttpResponse, web};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -22,7 +23,7 @@ pub async fn export(
     site: web::Path<String>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    registered_site(&state, &site)?;
+    registered_site(&state, &site).await?;
     let from = query
         .from
         .as_deref()
@@ -36,16 +37,15 @@ pub async fn export(
         .transpose()
         .map_err(ApiError::Invalid)?;
     let format = query.format.unwrap_or(Format::Csv);
-    let records = state.store.records(&site, from, to)?;
     let header = match format {
         Format::Csv => Some(Ok(web::Bytes::from(export::csv_header()))),
         Format::Ndjson => None,
     };
-    let rows = records.map(move |r| match r {
+    let rows = state.store.records(&site, from, to).map(move |r| match r {
         Ok(r) => Ok(web::Bytes::from(export::render(format, &r))),
         Err(e) => Err(ApiError::from(e)),
     });
-    let body = futures_util::stream::iter(header.into_iter().chain(rows));
+    let body = futures_util::stream::iter(header).chain(rows);
     let ext = match format {
         Format::Csv => "csv",
         Format::Ndjson => "ndjson",

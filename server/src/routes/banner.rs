@@ -1,9 +1,9 @@
 //! What the banner calls: the published configuration, and recording a decision.
 
-use super::{now, own_origin, registered_site};
+use super::{own_origin, registered_site};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::store::{NewRecord, SiteRecord};
+use crate::store::{NewDecision, SiteRecord};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use biscotte_shared::api::{ConsentRequest, ConsentResponse};
@@ -45,7 +45,8 @@ pub async fn config(
 ) -> Result<HttpResponse, ApiError> {
     let (record, published) = state
         .store
-        .current(&site)?
+        .current(&site)
+        .await?
         .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
     let origin = allowed_origin(&req, &record)?;
     let etag = format!("\"{}\"", published.revision);
@@ -66,7 +67,7 @@ pub async fn config(
     if not_modified {
         return Ok(builder.finish());
     }
-    Ok(builder.json(published))
+    Ok(builder.json(&*published))
 }
 
 /// `OPTIONS /api/v1/sites/{site}/consents`: the CORS preflight of a decision.
@@ -75,7 +76,7 @@ pub async fn preflight(
     state: web::Data<AppState>,
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = registered_site(&state, &site)?;
+    let record = registered_site(&state, &site).await?;
     let origin = allowed_origin(&req, &record)?;
     let mut builder = HttpResponse::NoContent();
     with_cors(&mut builder, &origin);
@@ -102,7 +103,7 @@ pub async fn record(
     site: web::Path<String>,
     body: web::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let site_record = registered_site(&state, &site)?;
+    let site_record = registered_site(&state, &site).await?;
     let origin = allowed_origin(&req, &site_record)?;
     let body = body.into_inner();
     let unknown_revision = || {
@@ -118,7 +119,8 @@ pub async fn record(
     let revision = Revision::parse(&body.revision).ok_or_else(unknown_revision)?;
     let shown = state
         .store
-        .published(&site, &revision)?
+        .published(&site, &revision)
+        .await?
         .ok_or_else(unknown_revision)?;
     let choices = Choices {
         categories: body.categories,
@@ -128,14 +130,13 @@ pub async fn record(
         .map_err(ApiError::Invalid)?;
     let record = state
         .store
-        .append(NewRecord {
-            site: &site,
-            revision: &revision,
-            policy_version: &shown.config.policy_version,
-            decision: &decision,
+        .append(NewDecision {
+            site: site.into_inner(),
+            revision,
+            policy_version: shown.config.policy_version.clone(),
+            decision,
             language: body.language,
             url: page_url(body.url),
-            server_time: now(),
         })
         .await?;
     let receipt = state.signer.receipt(&record)?;

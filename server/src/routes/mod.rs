@@ -8,25 +8,18 @@ pub mod banner;
 pub mod health;
 
 use actix_web::HttpRequest;
-use biscotte_shared::Timestamp;
 
-/// The server's clock, read here and nowhere in `shared`.
-pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp::from_millis(ms)
-}
+pub use crate::clock::now;
 
 /// The site named in the path, or the 404 that says how to fix the tag.
-pub fn registered_site(
+pub async fn registered_site(
     state: &crate::app::AppState,
     id: &str,
-) -> Result<crate::store::SiteRecord, crate::error::ApiError> {
+) -> Result<std::sync::Arc<crate::store::SiteRecord>, crate::error::ApiError> {
     state
         .store
-        .site(id)?
+        .site(id)
+        .await?
         .ok_or_else(|| crate::error::ApiError::UnknownSite(id.to_owned()))
 }
 
