@@ -4,6 +4,7 @@ use crate::assets::BannerAssets;
 use crate::auth::Signer;
 use crate::config::Config;
 use crate::error::{ApiError, json_error};
+use crate::routes::limit::{ClientPolicy, rate_limit};
 use crate::routes::{admin, assets, audit, banner, health};
 use crate::store::{SledStore, Store};
 use actix_web::dev::Server;
@@ -20,6 +21,8 @@ pub struct AppState {
     /// The built banner, or why it is missing (the API works without it).
     pub banner: Result<BannerAssets, String>,
     pub www_dir: PathBuf,
+    /// Who each client is, and the per-client rate limit.
+    pub clients: ClientPolicy,
 }
 
 impl AppState {
@@ -36,6 +39,10 @@ impl AppState {
             signer,
             banner,
             www_dir: config.www_dir.clone(),
+            clients: ClientPolicy::new(
+                config.rate_limit_per_minute,
+                config.trusted_proxies.clone(),
+            ),
         })
     }
 }
@@ -83,6 +90,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                 )))
             }))
             .app_data(web::PathConfig::default())
+            .wrap(middleware::from_fn(rate_limit))
             .wrap(middleware::Logger::new("%r %s %b %Dms"))
             .configure(|cfg| routes(cfg, www_dir.clone()))
     })

@@ -22,6 +22,10 @@ pub struct Config {
     /// The built banner: `loader.js`, `biscotte_banner.js`, `biscotte_banner_bg.wasm`.
     /// Default `target/banner`.
     pub banner_dir: PathBuf,
+    /// Requests per client and minute; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The file form: every key optional.
@@ -50,6 +54,8 @@ impl Config {
             data_dir,
             www_dir: PathBuf::from("www"),
             banner_dir: PathBuf::from("target/banner"),
+            rate_limit_per_minute: 600,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -26,6 +26,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("too many requests from your address: retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -40,6 +42,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -69,6 +72,7 @@ impl ResponseError for ApiError {
             ApiError::UnknownSite(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,8 +91,17 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut builder = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized(_)) {
-            builder.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                builder.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                builder.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            ApiError::Unavailable(_) => {
+                builder.insert_header(("Retry-After", "5"));
+            }
+            _ => {}
         }
         builder.json(ErrorBody {
             error: ErrorDetail {

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
+/// A page origin the demo site file registers.
+pub const DEMO_ORIGIN: &str = "http://127.0.0.1:8080";
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -98,9 +101,11 @@ impl TestApp {
         r.json().await.expect("config JSON")
     }
 
+    /// Posts a decision as a browser on the demo's registered page origin would.
     pub async fn post_consent(&self, site: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/api/v1/sites/{site}/consents")))
+            .header("Origin", DEMO_ORIGIN)
             .json(body)
             .send()
             .await

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod abuse;
 mod audit_export;
 mod cli_and_config;
 mod consents;

@@ -11,7 +11,11 @@ use biscotte_shared::{Choices, Decision, FieldError, Revision};
 
 /// The request's `Origin` when it may talk to this site: same origin, or registered.
 /// `Ok(None)` when the request has no `Origin` (not a cross-origin browser request).
-fn allowed_origin(req: &HttpRequest, site: &SiteRecord) -> Result<Option<String>, ApiError> {
+fn allowed_origin(
+    req: &HttpRequest,
+    state: &AppState,
+    site: &SiteRecord,
+) -> Result<Option<String>, ApiError> {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)
@@ -19,10 +23,12 @@ fn allowed_origin(req: &HttpRequest, site: &SiteRecord) -> Result<Option<String>
     else {
         return Ok(None);
     };
-    if origin == own_origin(req) || site.origins.iter().any(|o| o == origin) {
+    if origin == own_origin(req, &state.clients) || site.origins.iter().any(|o| o == origin) {
         return Ok(Some(origin.to_owned()));
     }
-    tracing::warn!(site = %site.id, %origin, "request from an origin the site did not register");
+    if let Some(held_back) = state.clients.may_warn() {
+        tracing::warn!(site = %site.id, %origin, held_back, "request from an origin the site did not register");
+    }
     Err(ApiError::Forbidden(format!(
         "origin {origin} is not registered for site {:?}: add it to [site].origins in the site file and publish",
         site.id
@@ -48,7 +54,7 @@ pub async fn config(
         .current(&site)
         .await?
         .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
-    let origin = allowed_origin(&req, &record)?;
+    let origin = allowed_origin(&req, &state, &record)?;
     let etag = format!("\"{}\"", published.revision);
     let not_modified = req
         .headers()
@@ -77,7 +83,7 @@ pub async fn preflight(
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let record = registered_site(&state, &site).await?;
-    let origin = allowed_origin(&req, &record)?;
+    let origin = allowed_origin(&req, &state, &record)?;
     let mut builder = HttpResponse::NoContent();
     with_cors(&mut builder, &origin);
     Ok(builder
@@ -104,7 +110,13 @@ pub async fn record(
     body: web::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let site_record = registered_site(&state, &site).await?;
-    let origin = allowed_origin(&req, &site_record)?;
+    let origin = allowed_origin(&req, &state, &site_record)?;
+    if origin.is_none() {
+        return Err(ApiError::Forbidden(format!(
+            "a decision needs the Origin header of a page registered for site {:?} (browsers send it): add the page's origin to [site].origins in the site file",
+            site_record.id
+        )));
+    }
     let body = body.into_inner();
     let unknown_revision = || {
         ApiError::Invalid(FieldError::new(

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod audit;
 pub mod banner;
 pub mod health;
+pub mod limit;
 
 use actix_web::HttpRequest;
 
@@ -23,8 +24,15 @@ pub async fn registered_site(
         .ok_or_else(|| crate::error::ApiError::UnknownSite(id.to_owned()))
 }
 
-/// The origin this server is reached at, as a browser would write it.
-pub fn own_origin(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// The origin this server is reached at, as a browser would write it. Behind a trusted proxy
+/// that is what the proxy forwards; otherwise the address the server listens on, never the
+/// request's own `Host`/`X-Forwarded-Host`/`Forwarded`, which the client writes.
+pub fn own_origin(req: &HttpRequest, clients: &limit::ClientPolicy) -> String {
+    if clients.peer_is_trusted(req) {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let config = req.app_config();
+    let scheme = if config.secure() { "https" } else { "http" };
+    format!("{scheme}://{}", config.local_addr())
 }
