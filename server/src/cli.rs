@@ -11,9 +11,11 @@ use crate::proof;
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
 use crate::store::{Store, StoreError};
+use actix_web::dev::ServerHandle;
+use actix_web::web;
 use clap::{Parser, Subcommand};
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -106,7 +108,7 @@ enum TokenCommand {
     Issue {
         #[arg(long, value_enum)]
         role: Role,
-        /// The site the token is for (required for owner and auditor).
+        /// The site the token is for (required for every role but admin).
         #[arg(long)]
         site: Option<String>,
         /// Validity in days.
@@ -123,7 +125,20 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match run_args(std::env::args_os()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `--help` and `--version` are answers, not mistakes; a usage error exits with 2,
+            // as clap's own `parse` would.
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("biscotte: {message}");
@@ -132,24 +147,21 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs one command line (`biscotte ...`) and returns what to tell the user on failure.
+/// Runs one command line (`biscotte ...`) and returns what to tell the user on failure,
+/// usage errors included: it never exits the process, so tests can call it.
 pub fn run_args<I, T>(args: I) -> Result<(), String>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    match Cli::try_parse_from(args) {
+        Ok(cli) => run(cli),
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return Ok(());
+            Ok(())
         }
-        Err(e) => {
-            let _ = e.print();
-            std::process::exit(2);
-        }
-    };
-    run(cli)
+        Err(e) => Err(e.render().to_string()),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -184,7 +196,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 (Role::Admin, _) => None,
                 (_, Some(s)) => Some(s),
                 (_, None) => {
-                    return Err(format!("an {role} token is for one site: add --site ID"));
+                    return Err(format!(
+                        "a token of role {role} is for one site: add --site ID"
+                    ));
                 }
             };
             if days < 1 {
@@ -227,7 +241,7 @@ fn read_site(file: &Path) -> Result<ValidSite, String> {
 }
 
 async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String> {
-    let state = AppState::open(&config)?;
+    let state = web::Data::new(AppState::open(&config)?);
     if let Some(file) = demo_site {
         let site = read_site(&file)?;
         if state
@@ -253,10 +267,43 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
     println!("Biscotte listening on http://{addr}");
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
-    app::run(listener, state)
+    let metrics = match config.metrics_bind {
+        Some(metrics_addr) => Some(serve_metrics(metrics_addr, addr, state.clone())?),
+        None => None,
+    };
+    // Both servers stop on SIGTERM or SIGINT, letting in-flight requests finish for at most
+    // `app::SHUTDOWN_TIMEOUT_SECS`.
+    let served = app::run_shared(listener, state)
         .map_err(|e| e.to_string())?
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    if let Some(metrics) = metrics {
+        metrics.stop(true).await;
+    }
+    served
+}
+
+/// Starts the private metrics listener and returns its handle.
+fn serve_metrics(
+    metrics_addr: SocketAddr,
+    public: SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<ServerHandle, String> {
+    if metrics_addr == public {
+        return Err(format!(
+            "metrics_bind ({metrics_addr}) is the public address: give metrics a private address \
+             of their own, for example 127.0.0.1:9090"
+        ));
+    }
+    let listener = TcpListener::bind(metrics_addr)
+        .map_err(|e| format!("cannot listen for metrics on {metrics_addr}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = app::run_metrics(listener, state).map_err(|e| e.to_string())?;
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    println!("Biscotte metrics on http://{addr}/metrics");
+    let _ = std::io::stdout().flush();
+    Ok(handle)
 }
 
 async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
