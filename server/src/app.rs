@@ -4,12 +4,14 @@ use crate::assets::BannerAssets;
 use crate::auth::Signer;
 use crate::config::Config;
 use crate::error::{ApiError, json_error};
+use crate::metrics::Metrics;
 use crate::routes::{admin, assets, audit, banner, health};
 use crate::store::Store;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything a request may need, shared by all workers.
 #[derive(Debug)]
@@ -19,6 +21,7 @@ pub struct AppState {
     /// The built banner, or why it is missing (the API works without it).
     pub banner: Result<BannerAssets, String>,
     pub www_dir: PathBuf,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
             signer,
             banner,
             www_dir: config.www_dir.clone(),
+            metrics: Arc::new(Metrics::new()),
         })
     }
 }
@@ -43,7 +47,9 @@ impl AppState {
 fn routes(cfg: &mut web::ServiceConfig, www_dir: PathBuf) {
     use actix_web::http::Method;
     use web::{get, method, post};
-    cfg.route("/api/v1/health", get().to(health::health))
+    cfg.route("/healthz", get().to(health::health))
+        .route("/api/v1/health", get().to(health::health))
+        .route("/readyz", get().to(health::ready))
         .route("/.well-known/jwks.json", get().to(health::jwks))
         .route("/api/v1/sites", post().to(admin::create_site))
         .route("/api/v1/sites/{site}/revisions", post().to(admin::publish))
@@ -63,10 +69,18 @@ fn routes(cfg: &mut web::ServiceConfig, www_dir: PathBuf) {
         );
 }
 
+/// How long a stopping server (SIGTERM, SIGINT) lets in-flight requests finish before it drops
+/// them: a decision takes milliseconds, and an orchestrator's own patience is about 30 s.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
 /// Serves the app on an already bound listener (port 0 in tests).
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    run_shared(listener, web::Data::new(state))
+}
+
+/// [`run`] with a state the caller keeps, to share it with [`run_metrics`].
+pub fn run_shared(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let www_dir = state.www_dir.clone();
-    let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -81,10 +95,25 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                     err.to_string(),
                 )))
             }))
-            .app_data(web::PathConfig::default())
             .wrap(middleware::Logger::new("%r %s %b %Dms"))
             .configure(|cfg| routes(cfg, www_dir.clone()))
     })
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The private listener at `metrics_bind`: `GET /metrics` and nothing else, so the public
+/// address never shows them.
+pub fn run_metrics(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(health::metrics))
+    })
+    .workers(1)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .listen(listener)?
     .run();
     Ok(server)

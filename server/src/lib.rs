@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod metrics;
 pub mod proof;
 pub mod routes;
 pub mod sitefile;

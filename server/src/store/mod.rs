@@ -109,6 +109,17 @@ impl Store {
         Ok(self.db.open_tree(format!("log/{site}"))?)
     }
 
+    /// Answers once the store serves a read (of the `sites` tree).
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.sites.first()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     pub fn site(&self, id: &str) -> Result<Option<SiteRecord>, StoreError> {
         match self.sites.get(id)? {
             Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
