@@ -264,31 +264,34 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("Biscotte listening on http://{addr}");
-    let _ = std::io::stdout().flush();
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     let metrics = match config.metrics_bind {
         Some(metrics_addr) => Some(serve_metrics(metrics_addr, addr, state.clone())?),
         None => None,
     };
+    println!("Biscotte listening on http://{addr}");
+    if let Some((_, metrics_addr)) = &metrics {
+        println!("Biscotte metrics on http://{metrics_addr}/metrics");
+    }
+    let _ = std::io::stdout().flush();
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     // Both servers stop on SIGTERM or SIGINT, letting in-flight requests finish for at most
     // `app::SHUTDOWN_TIMEOUT_SECS`.
     let served = app::run_shared(listener, state)
         .map_err(|e| e.to_string())?
         .await
         .map_err(|e| e.to_string());
-    if let Some(metrics) = metrics {
+    if let Some((metrics, _)) = metrics {
         metrics.stop(true).await;
     }
     served
 }
 
-/// Starts the private metrics listener and returns its handle.
+/// Starts the private metrics listener; returns its handle and address.
 fn serve_metrics(
     metrics_addr: SocketAddr,
     public: SocketAddr,
     state: web::Data<AppState>,
-) -> Result<ServerHandle, String> {
+) -> Result<(ServerHandle, SocketAddr), String> {
     if metrics_addr == public {
         return Err(format!(
             "metrics_bind ({metrics_addr}) is the public address: give metrics a private address \
@@ -301,9 +304,7 @@ fn serve_metrics(
     let server = app::run_metrics(listener, state).map_err(|e| e.to_string())?;
     let handle = server.handle();
     actix_web::rt::spawn(server);
-    println!("Biscotte metrics on http://{addr}/metrics");
-    let _ = std::io::stdout().flush();
-    Ok(handle)
+    Ok((handle, addr))
 }
 
 async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {

@@ -77,7 +77,7 @@ impl Metrics {
         );
         registry.register(
             "biscotte_append_seconds",
-            "Time from a batch's first append to its flush on disk",
+            "Time the log writer takes to append one batch and make it durable",
             append_seconds.clone(),
         );
         registry.register(
