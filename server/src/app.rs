@@ -4,7 +4,9 @@ use crate::assets::BannerAssets;
 use crate::auth::Signer;
 use crate::config::Config;
 use crate::error::{ApiError, json_error};
+use crate::metrics::Metrics;
 use crate::routes::limit::{ClientPolicy, rate_limit};
+use crate::routes::observe::count_decisions;
 use crate::routes::{admin, assets, audit, banner, health};
 use crate::store::{SledStore, Store};
 use actix_web::dev::Server;
@@ -23,19 +25,26 @@ pub struct AppState {
     pub www_dir: PathBuf,
     /// Who each client is, and the per-client rate limit.
     pub clients: ClientPolicy,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Opens the store, loads (or creates) the signing key and reads the banner build.
     pub fn open(config: &Config) -> Result<AppState, String> {
-        let store = Arc::new(SledStore::open(&config.data_dir).map_err(|e| e.to_string())?);
+        let metrics = Arc::new(Metrics::new());
+        let observer = metrics.clone();
+        let store = SledStore::open_with(
+            &config.data_dir,
+            Arc::new(move |size, took| observer.batch_written(size, took)),
+        )
+        .map_err(|e| e.to_string())?;
         let signer = Signer::load_or_create(&config.key_path)?;
         let banner = BannerAssets::load(&config.banner_dir);
         if let Err(why) = &banner {
             tracing::warn!(%why, "serving without the banner");
         }
         Ok(AppState {
-            store,
+            store: Arc::new(store),
             signer,
             banner,
             www_dir: config.www_dir.clone(),
@@ -43,6 +52,7 @@ impl AppState {
                 config.rate_limit_per_minute,
                 config.trusted_proxies.clone(),
             ),
+            metrics,
         })
     }
 }
@@ -51,7 +61,9 @@ impl AppState {
 fn routes(cfg: &mut web::ServiceConfig, www_dir: PathBuf) {
     use actix_web::http::Method;
     use web::{get, method, post};
-    cfg.route("/api/v1/health", get().to(health::health))
+    cfg.route("/healthz", get().to(health::health))
+        .route("/api/v1/health", get().to(health::health))
+        .route("/readyz", get().to(health::ready))
         .route("/.well-known/jwks.json", get().to(health::jwks))
         .route("/api/v1/sites", post().to(admin::create_site))
         .route("/api/v1/sites/{site}/revisions", post().to(admin::publish))
@@ -71,10 +83,18 @@ fn routes(cfg: &mut web::ServiceConfig, www_dir: PathBuf) {
         );
 }
 
+/// How long a stopping server (SIGTERM, SIGINT) lets in-flight requests finish before it drops
+/// them: a decision takes milliseconds, and an orchestrator's own patience is about 30 s.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
 /// Serves the app on an already bound listener (port 0 in tests).
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    run_shared(listener, web::Data::new(state))
+}
+
+/// [`run`] with a state the caller keeps, to share it with [`run_metrics`].
+pub fn run_shared(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let www_dir = state.www_dir.clone();
-    let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -89,11 +109,27 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                     err.to_string(),
                 )))
             }))
-            .app_data(web::PathConfig::default())
             .wrap(middleware::from_fn(rate_limit))
+            .wrap(middleware::from_fn(count_decisions))
             .wrap(middleware::Logger::new("%r %s %b %Dms"))
             .configure(|cfg| routes(cfg, www_dir.clone()))
     })
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The private listener at `metrics_bind`: `GET /metrics` and nothing else, so the public
+/// address never shows them.
+pub fn run_metrics(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(health::metrics))
+    })
+    .workers(1)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .listen(listener)?
     .run();
     Ok(server)

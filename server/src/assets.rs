@@ -27,7 +27,7 @@ pub struct BannerAssets {
 }
 
 fn hashed_name(name: &str, bytes: &[u8]) -> String {
-    let digest = hex(&Sha256::digest(bytes)[..6]);
+    let digest = hex(Sha256::digest(bytes).get(..6).unwrap_or_default());
     match name.rsplit_once('.') {
         Some((stem, ext)) => format!("{stem}.{digest}.{ext}"),
         None => format!("{name}.{digest}"),

@@ -1,9 +1,7 @@
-//! The only code that knows JWTs: the server's Ed25519 key, signed receipts, API tokens, and the
-//! extractors that put a route's role in its handler's signature (`_: Auditor`).
+//! The only code that knows JWTs: the server's Ed25519 key, signed receipts, API tokens, and
+//! which token may do what. Reading the token out of a request is `routes::roles`'s job.
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
@@ -14,7 +12,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::future::{Ready, ready};
 use std::path::Path;
 
 pub const ISSUER: &str = "biscotte";
@@ -22,6 +19,9 @@ pub const ISSUER: &str = "biscotte";
 pub const RECEIPT_AUDIENCE: &str = "biscotte-receipt";
 /// Audience of API tokens; a receipt is never accepted as a token, nor the reverse.
 pub const TOKEN_AUDIENCE: &str = "biscotte-api";
+/// Clock skew forgiven on a token's expiry. jsonwebtoken's default is a minute, which would keep
+/// a revoked-by-expiry token working that long.
+pub const TOKEN_LEEWAY_SECS: u64 = 5;
 
 /// The server's signing key and what verifiers need of it.
 #[derive(Clone)]
@@ -90,7 +90,7 @@ impl Signer {
         Ok(Signer {
             encoding: EncodingKey::from_ed_der(&der),
             decoding: DecodingKey::from_ed_der(&public),
-            kid: hex(&Sha256::digest(&public)[..8]),
+            kid: hex(Sha256::digest(&public).get(..8).unwrap_or_default()),
             public_x,
         })
     }
@@ -149,6 +149,7 @@ impl Signer {
 
     fn verify_token(&self, token: &str) -> Result<TokenClaims, ApiError> {
         let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.leeway = TOKEN_LEEWAY_SECS;
         validation.set_audience(&[TOKEN_AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
         jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &validation)
@@ -158,6 +159,31 @@ impl Signer {
                     "the bearer token is not valid ({e}); issue one with `biscotte token issue`"
                 ))
             })
+    }
+
+    /// The claims of `token` when it is valid, has `role` and, for site roles, is for
+    /// `path_site` (the site named in the route, if any).
+    pub fn authorize(
+        &self,
+        token: &str,
+        role: Role,
+        path_site: Option<&str>,
+    ) -> Result<TokenClaims, ApiError> {
+        let claims = self.verify_token(token)?;
+        if claims.role != role {
+            return Err(ApiError::Forbidden(format!(
+                "this route needs a token of role {role}; yours has role {}",
+                claims.role
+            )));
+        }
+        if let Some(path_site) = path_site
+            && claims.site.as_deref() != Some(path_site)
+        {
+            return Err(ApiError::Forbidden(format!(
+                "your token is not for site {path_site:?}"
+            )));
+        }
+        Ok(claims)
     }
 }
 
@@ -206,6 +232,9 @@ pub enum Role {
     Owner,
     /// A site's auditor (DPO, regulator): exports and verifies its consent log.
     Auditor,
+    /// A site's server-side integration, which sends no `Origin`: may only record decisions
+    /// for its site.
+    Recorder,
 }
 
 impl std::fmt::Display for Role {
@@ -214,6 +243,7 @@ impl std::fmt::Display for Role {
             Role::Admin => "admin",
             Role::Owner => "owner",
             Role::Auditor => "auditor",
+            Role::Recorder => "recorder",
         })
     }
 }
@@ -228,73 +258,3 @@ pub struct TokenClaims {
     pub exp: i64,
     pub jti: String,
 }
-
-fn bearer_claims(req: &HttpRequest) -> Result<TokenClaims, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::Unauthorized(
-                "this route needs a bearer token: send `Authorization: Bearer <token>`".into(),
-            )
-        })?;
-    let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-        ApiError::Unauthorized("the Authorization header must read `Bearer <token>`".into())
-    })?;
-    state.signer.verify_token(token.trim())
-}
-
-/// Checks that the token has `role` and, for site roles, names the site in the path.
-fn require(req: &HttpRequest, role: Role) -> Result<TokenClaims, ApiError> {
-    let claims = bearer_claims(req)?;
-    if claims.role != role {
-        return Err(ApiError::Forbidden(format!(
-            "this route needs an {} token; yours is an {} token",
-            role, claims.role
-        )));
-    }
-    if let Some(path_site) = req.match_info().get("site")
-        && claims.site.as_deref() != Some(path_site)
-    {
-        return Err(ApiError::Forbidden(format!(
-            "your token is not for site {path_site:?}"
-        )));
-    }
-    Ok(claims)
-}
-
-macro_rules! role_extractor {
-    ($name:ident, $role:expr, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(Debug)]
-        pub struct $name(pub TokenClaims);
-
-        impl FromRequest for $name {
-            type Error = ApiError;
-            type Future = Ready<Result<Self, ApiError>>;
-            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-                ready(require(req, $role).map($name))
-            }
-        }
-    };
-}
-
-role_extractor!(
-    Admin,
-    Role::Admin,
-    "A request carrying an operator's token."
-);
-role_extractor!(
-    Owner,
-    Role::Owner,
-    "A request carrying the owner token of the site in its path."
-);
-role_extractor!(
-    Auditor,
-    Role::Auditor,
-    "A request carrying the auditor token of the site in its path."
-);

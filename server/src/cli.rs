@@ -11,10 +11,12 @@ use crate::proof;
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
 use crate::store::{NewSite, SledStore, Store, StoreError};
+use actix_web::dev::ServerHandle;
+use actix_web::web;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -107,7 +109,7 @@ enum TokenCommand {
     Issue {
         #[arg(long, value_enum)]
         role: Role,
-        /// The site the token is for (required for owner and auditor).
+        /// The site the token is for (required for every role but admin).
         #[arg(long)]
         site: Option<String>,
         /// Validity in days.
@@ -124,7 +126,20 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match run_args(std::env::args_os()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `--help` and `--version` are answers, not mistakes; a usage error exits with 2,
+            // as clap's own `parse` would.
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("biscotte: {message}");
@@ -133,24 +148,21 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs one command line (`biscotte ...`) and returns what to tell the user on failure.
+/// Runs one command line (`biscotte ...`) and returns what to tell the user on failure,
+/// usage errors included: it never exits the process, so tests can call it.
 pub fn run_args<I, T>(args: I) -> Result<(), String>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    match Cli::try_parse_from(args) {
+        Ok(cli) => run(cli),
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return Ok(());
+            Ok(())
         }
-        Err(e) => {
-            let _ = e.print();
-            std::process::exit(2);
-        }
-    };
-    run(cli)
+        Err(e) => Err(e.render().to_string()),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -185,7 +197,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 (Role::Admin, _) => None,
                 (_, Some(s)) => Some(s),
                 (_, None) => {
-                    return Err(format!("an {role} token is for one site: add --site ID"));
+                    return Err(format!(
+                        "a token of role {role} is for one site: add --site ID"
+                    ));
                 }
             };
             if days < 1 {
@@ -229,7 +243,7 @@ fn read_site(file: &Path) -> Result<ValidSite, String> {
 }
 
 async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String> {
-    let state = AppState::open(&config)?;
+    let state = web::Data::new(AppState::open(&config)?);
     if let Some(file) = demo_site {
         let site = read_site(&file)?;
         if state
@@ -254,14 +268,26 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics = match config.metrics_bind {
+        Some(metrics_addr) => Some(serve_metrics(metrics_addr, addr, state.clone())?),
+        None => None,
+    };
     println!("Biscotte listening on http://{addr}");
+    if let Some((_, metrics_addr)) = &metrics {
+        println!("Biscotte metrics on http://{metrics_addr}/metrics");
+    }
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    // Both servers stop on SIGTERM or SIGINT, letting in-flight requests finish for at most
+    // `app::SHUTDOWN_TIMEOUT_SECS`.
     let store = state.store.clone();
-    let served = app::run(listener, state)
+    let served = app::run_shared(listener, state)
         .map_err(|e| e.to_string())?
         .await
         .map_err(|e| e.to_string());
+    if let Some((metrics, _)) = metrics {
+        metrics.stop(true).await;
+    }
     // In-flight requests are answered; now every accepted write is made durable.
     store.shutdown().await;
     served
@@ -275,6 +301,27 @@ fn new_site(site: ValidSite) -> NewSite {
         config: site.config,
         now: now(),
     }
+}
+
+/// Starts the private metrics listener; returns its handle and address.
+fn serve_metrics(
+    metrics_addr: SocketAddr,
+    public: SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<(ServerHandle, SocketAddr), String> {
+    if metrics_addr == public {
+        return Err(format!(
+            "metrics_bind ({metrics_addr}) is the public address: give metrics a private address \
+             of their own, for example 127.0.0.1:9090"
+        ));
+    }
+    let listener = TcpListener::bind(metrics_addr)
+        .map_err(|e| format!("cannot listen for metrics on {metrics_addr}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = app::run_metrics(listener, state).map_err(|e| e.to_string())?;
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok((handle, addr))
 }
 
 async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {

@@ -2,11 +2,22 @@
 //!
 //! Precedence, lowest first: built-in defaults, then the TOML file (`--config FILE` or
 //! `BISCOTTE_CONFIG`), then environment variables (`BISCOTTE_BIND`, `BISCOTTE_DATA_DIR`,
-//! `BISCOTTE_KEY_PATH`, `BISCOTTE_WWW_DIR`, `BISCOTTE_BANNER_DIR`), then command-line flags.
+//! `BISCOTTE_KEY_PATH`, `BISCOTTE_WWW_DIR`, `BISCOTTE_BANNER_DIR`,
+//! `BISCOTTE_RATE_LIMIT_PER_MINUTE`, `BISCOTTE_TRUSTED_PROXIES`, `BISCOTTE_METRICS_BIND`), then
+//! command-line flags.
 
+use ipnet::IpNet;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+
+/// Requests a minute one client may make to the public routes before it is answered 429.
+///
+/// A page view costs a visitor at most three requests (configuration, preflight, decision), and
+/// many visitors can share one address (an office, a school, a mobile carrier's NAT): 600 lets
+/// about 200 page views a minute through from one address, while a flood like the one issue 5
+/// measured (3,000 requests in 1.8 s) is cut after its first few hundred.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -22,10 +33,15 @@ pub struct Config {
     /// The built banner: `loader.js`, `biscotte_banner.js`, `biscotte_banner_bg.wasm`.
     /// Default `target/banner`.
     pub banner_dir: PathBuf,
-    /// Requests per client and minute; 0 turns the limit off.
+    /// Requests a minute per client on the public routes; `0` turns the limit off.
+    /// Default [`DEFAULT_RATE_LIMIT_PER_MINUTE`].
     pub rate_limit_per_minute: u32,
-    /// Proxies whose forwarding headers are believed.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Direct peers whose `X-Forwarded-For` (and forwarded host) is believed. Default none:
+    /// the client is the TCP peer and the headers are ignored.
+    pub trusted_proxies: Vec<IpNet>,
+    /// A second, private listener serving `GET /metrics` (Prometheus). Default off: metrics are
+    /// never served on the public address.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The file form: every key optional.
@@ -37,6 +53,10 @@ struct ConfigFile {
     key_path: Option<PathBuf>,
     www_dir: Option<PathBuf>,
     banner_dir: Option<PathBuf>,
+    // Wider than the field, so a negative or huge number gets our message, not serde's.
+    rate_limit_per_minute: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
+    metrics_bind: Option<String>,
 }
 
 impl Default for Config {
@@ -54,8 +74,9 @@ impl Config {
             data_dir,
             www_dir: PathBuf::from("www"),
             banner_dir: PathBuf::from("target/banner"),
-            rate_limit_per_minute: 600,
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             trusted_proxies: Vec::new(),
+            metrics_bind: None,
         }
     }
 
@@ -99,6 +120,32 @@ impl Config {
         if let Some(b) = banner_dir {
             config.banner_dir = b;
         }
+        // Each setting names where its bad value came from, so the fix is in the right place.
+        const RATE_ENV: &str = "BISCOTTE_RATE_LIMIT_PER_MINUTE";
+        if let Some(v) = env(RATE_ENV) {
+            config.rate_limit_per_minute = parse_rate_limit(RATE_ENV, v.trim())?;
+        } else if let Some(n) = parsed.rate_limit_per_minute {
+            config.rate_limit_per_minute = rate_limit_in_range("rate_limit_per_minute", n)?;
+        }
+        const PROXIES_ENV: &str = "BISCOTTE_TRUSTED_PROXIES";
+        if let Some(v) = env(PROXIES_ENV) {
+            config.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_proxy(PROXIES_ENV, s))
+                .collect::<Result<_, _>>()?;
+        } else if let Some(list) = parsed.trusted_proxies {
+            config.trusted_proxies = list
+                .iter()
+                .map(|s| parse_proxy("trusted_proxies", s.trim()))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = env("BISCOTTE_METRICS_BIND") {
+            config.metrics_bind = parse_metrics_bind("BISCOTTE_METRICS_BIND", v.trim())?;
+        } else if let Some(v) = parsed.metrics_bind {
+            config.metrics_bind = parse_metrics_bind("metrics_bind", v.trim())?;
+        }
         Ok(config)
     }
 }
@@ -106,5 +153,50 @@ impl Config {
 pub fn parse_bind(s: &str) -> Result<SocketAddr, String> {
     s.parse().map_err(|_| {
         format!("bind address {s:?} is not valid: write IP:PORT, for example 127.0.0.1:8080")
+    })
+}
+
+fn parse_rate_limit(source: &str, s: &str) -> Result<u32, String> {
+    let n: i64 = s.parse().map_err(|_| {
+        format!(
+            "{source} = {s:?} is not a number: write the requests a minute one client may make, \
+             for example {DEFAULT_RATE_LIMIT_PER_MINUTE}, or 0 to turn the limit off"
+        )
+    })?;
+    rate_limit_in_range(source, n)
+}
+
+fn rate_limit_in_range(source: &str, n: i64) -> Result<u32, String> {
+    u32::try_from(n).map_err(|_| {
+        format!(
+            "{source} = {n} is out of range: write 0 (no limit) or a number of requests a minute \
+             up to {}, for example {DEFAULT_RATE_LIMIT_PER_MINUTE}",
+            u32::MAX
+        )
+    })
+}
+
+/// A single address is a range of one (`/32` or `/128`).
+fn parse_proxy(source: &str, s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!(
+                "{source}: {s:?} is not an IP address or a CIDR range: write for example \
+                 10.0.0.1 or 10.0.0.0/8 (in BISCOTTE_TRUSTED_PROXIES, separate them with commas)"
+            )
+        })
+}
+
+/// An empty value turns the metrics listener off, so an environment can undo a file.
+fn parse_metrics_bind(source: &str, s: &str) -> Result<Option<SocketAddr>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| {
+        format!(
+            "{source} = {s:?} is not valid: write IP:PORT of a private address, for example \
+             127.0.0.1:9090, or leave it out to serve no metrics"
+        )
     })
 }

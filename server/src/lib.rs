@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod metrics;
 pub mod proof;
 pub mod routes;
 pub mod sitefile;

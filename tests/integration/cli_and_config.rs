@@ -2,7 +2,7 @@
 
 use crate::harness::{TestApp, repo_path};
 use biscotte_server::cli::run_args;
-use biscotte_server::config::Config;
+use biscotte_server::config::{Config, DEFAULT_RATE_LIMIT_PER_MINUTE};
 use std::path::PathBuf;
 
 #[tokio::test]
@@ -94,4 +94,192 @@ fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
     })
     .expect_err("bad address");
     assert!(err.contains("IP:PORT"), "{err}");
+}
+
+#[test]
+fn the_abuse_and_metrics_settings_come_from_the_file_and_the_environment_wins() {
+    let defaults = Config::default();
+    assert_eq!(
+        defaults.rate_limit_per_minute,
+        DEFAULT_RATE_LIMIT_PER_MINUTE
+    );
+    assert!(defaults.rate_limit_per_minute > 0, "limited by default");
+    assert!(
+        defaults.trusted_proxies.is_empty(),
+        "no proxy trusted by default"
+    );
+    assert_eq!(defaults.metrics_bind, None, "no metrics by default");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("biscotte.toml");
+    std::fs::write(
+        &file,
+        "rate_limit_per_minute = 120\n\
+         trusted_proxies = [\"10.0.0.1\", \"192.168.0.0/16\", \"::1\"]\n\
+         metrics_bind = \"127.0.0.1:9090\"\n",
+    )
+    .expect("write");
+    let config = Config::load(Some(&file), |_| None).expect("loads");
+    assert_eq!(config.rate_limit_per_minute, 120);
+    let proxies: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(proxies, ["10.0.0.1/32", "192.168.0.0/16", "::1/128"]);
+    assert_eq!(
+        config.metrics_bind,
+        Some("127.0.0.1:9090".parse().expect("addr"))
+    );
+
+    let env = |k: &str| match k {
+        "BISCOTTE_RATE_LIMIT_PER_MINUTE" => Some("0".to_owned()),
+        "BISCOTTE_TRUSTED_PROXIES" => Some(" 172.16.0.0/12 , 127.0.0.1,".to_owned()),
+        "BISCOTTE_METRICS_BIND" => Some(String::new()),
+        _ => None,
+    };
+    let config = Config::load(Some(&file), env).expect("loads");
+    assert_eq!(config.rate_limit_per_minute, 0, "0 turns the limit off");
+    let proxies: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(proxies, ["172.16.0.0/12", "127.0.0.1/32"]);
+    assert_eq!(
+        config.metrics_bind, None,
+        "an empty variable turns metrics off"
+    );
+}
+
+/// The error `Config::load` gives for one environment variable's value.
+fn env_error(key: &'static str, value: &'static str) -> String {
+    Config::load(None, |k| (k == key).then(|| value.to_owned())).expect_err("refused")
+}
+
+/// The error `Config::load` gives for a file holding `text`.
+fn file_error(text: &str) -> String {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("biscotte.toml");
+    std::fs::write(&file, text).expect("write");
+    Config::load(Some(&file), |_| None).expect_err("refused")
+}
+
+#[test]
+fn a_bad_setting_is_refused_with_its_name_and_the_fix() {
+    let check = |err: String, wanted: &[&str]| {
+        for w in wanted {
+            assert!(err.contains(w), "{w:?} missing from: {err}");
+        }
+    };
+    check(
+        env_error("BISCOTTE_RATE_LIMIT_PER_MINUTE", "lots"),
+        &[
+            "BISCOTTE_RATE_LIMIT_PER_MINUTE",
+            "\"lots\"",
+            "or 0 to turn the limit off",
+        ],
+    );
+    check(
+        env_error("BISCOTTE_RATE_LIMIT_PER_MINUTE", "-5"),
+        &["BISCOTTE_RATE_LIMIT_PER_MINUTE = -5", "out of range"],
+    );
+    check(
+        file_error("rate_limit_per_minute = -1\n"),
+        &["rate_limit_per_minute = -1", "out of range"],
+    );
+    check(
+        env_error("BISCOTTE_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.300"),
+        &[
+            "BISCOTTE_TRUSTED_PROXIES",
+            "\"10.0.0.300\"",
+            "10.0.0.0/8",
+            "commas",
+        ],
+    );
+    check(
+        file_error("trusted_proxies = [\"proxy.internal\"]\n"),
+        &["trusted_proxies", "\"proxy.internal\"", "CIDR"],
+    );
+    check(
+        env_error("BISCOTTE_METRICS_BIND", "9090"),
+        &[
+            "BISCOTTE_METRICS_BIND",
+            "\"9090\"",
+            "IP:PORT",
+            "127.0.0.1:9090",
+        ],
+    );
+    check(
+        file_error("metrics_bind = \"localhost:9090\"\n"),
+        &["metrics_bind", "IP:PORT"],
+    );
+}
+
+#[test]
+fn a_usage_error_is_returned_not_exited() {
+    // Reaching the assertion at all is the point: this used to end the test process.
+    let err = run_args(["biscotte", "serv"]).expect_err("unknown command");
+    assert!(err.contains("unrecognized subcommand"), "{err}");
+    let err =
+        run_args(["biscotte", "token", "issue", "--role", "janitor"]).expect_err("unknown role");
+    assert!(
+        err.contains("recorder"),
+        "the possible roles are listed: {err}"
+    );
+}
+
+#[test]
+fn a_recorder_token_is_issued_for_one_site() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("store");
+    let err = run_args([
+        "biscotte",
+        "--data-dir",
+        store.to_str().expect("utf-8"),
+        "token",
+        "issue",
+        "--role",
+        "recorder",
+    ])
+    .expect_err("no site");
+    assert!(err.contains("add --site ID"), "{err}");
+    run_args([
+        "biscotte",
+        "--data-dir",
+        store.to_str().expect("utf-8"),
+        "token",
+        "issue",
+        "--role",
+        "recorder",
+        "--site",
+        "demo",
+    ])
+    .expect("issued");
+}
+
+#[test]
+fn metrics_are_never_served_on_the_public_address() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let file = dir.path().join("biscotte.toml");
+    std::fs::write(
+        &file,
+        format!("bind = \"127.0.0.1:{port}\"\nmetrics_bind = \"127.0.0.1:{port}\"\n"),
+    )
+    .expect("write");
+    let err = run_args([
+        "biscotte",
+        "--config",
+        file.to_str().expect("utf-8"),
+        "--data-dir",
+        dir.path().join("store").to_str().expect("utf-8"),
+        "serve",
+    ])
+    .expect_err("refused");
+    assert!(err.contains("metrics_bind"), "{err}");
+    assert!(err.contains("private address"), "{err}");
 }

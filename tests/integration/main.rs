@@ -7,5 +7,7 @@ mod abuse;
 mod audit_export;
 mod cli_and_config;
 mod consents;
+mod operations;
+mod roles;
 mod site_admin;
 mod store_contract;

@@ -2,8 +2,8 @@
 //! The bodies have the shape of `site.toml`, as JSON.
 
 use super::now;
+use super::roles::{Admin, Owner};
 use crate::app::AppState;
-use crate::auth::{Admin, Owner};
 use crate::error::ApiError;
 use crate::sitefile::SiteFile;
 use crate::store::NewSite;

@@ -1,8 +1,8 @@
 //! What auditors call: the consent log export.
 
 use super::registered_site;
+use super::roles::Auditor;
 use crate::app::AppState;
-use crate::auth::Auditor;
 use crate::error::ApiError;
 use crate::export::{self, Format};
 use actix_web::{HttpResponse, web};

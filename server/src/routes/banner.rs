@@ -3,6 +3,7 @@
 use super::{own_origin, registered_site};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::routes::roles::MaybeRecorder;
 use crate::store::{NewDecision, SiteRecord};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -107,14 +108,15 @@ pub async fn record(
     req: HttpRequest,
     state: web::Data<AppState>,
     site: web::Path<String>,
+    recorder: MaybeRecorder,
     body: web::Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let site_record = registered_site(&state, &site).await?;
     let origin = allowed_origin(&req, &state, &site_record)?;
-    if origin.is_none() {
+    if origin.is_none() && recorder.0.is_none() {
         return Err(ApiError::Forbidden(format!(
-            "a decision needs the Origin header of a page registered for site {:?} (browsers send it): add the page's origin to [site].origins in the site file",
-            site_record.id
+            "a decision needs the Origin header of a page registered for site {id:?} (browsers send it): add the page's origin to [site].origins in the site file; a server-side integration sends a recorder token instead (`biscotte token issue --role recorder --site {id}`)",
+            id = site_record.id
         )));
     }
     let body = body.into_inner();

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod banner;
 pub mod health;
 pub mod limit;
+pub mod observe;
+pub mod roles;
 
 use actix_web::HttpRequest;
 

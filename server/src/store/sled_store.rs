@@ -176,6 +176,8 @@ impl SledStore {
             configs: RwLock::new(HashMap::new()),
         });
         repair_visitor_index(&shared)?;
+        // Trees opened for the first time are on disk before the writer starts.
+        shared.db.flush()?;
 
         let (commands, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let heartbeat = Arc::new(Heartbeat::default());
@@ -346,6 +348,7 @@ struct Tail {
 }
 
 /// A write applied to the trees, waiting for the batch's flush before it is answered.
+#[allow(clippy::large_enum_variant)] // lives for one batch; boxing would allocate per write
 enum Applied {
     Record(
         oneshot::Sender<Result<ConsentRecord, StoreError>>,
@@ -658,7 +661,7 @@ fn repair_visitor_index(shared: &Shared) -> Result<(), StoreError> {
         }
     }
     if repaired {
-        shared.db.flush()?;
+        tracing::warn!("repaired the visitor index of the last records after an interrupted write");
     }
     Ok(())
 }
