@@ -53,7 +53,7 @@ pub fn page_url(raw: &str) -> Result<String, FieldError> {
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     if host.is_empty() || host.starts_with(':') {
         return Err(refused(
-            "has no host: send an address like https://www.example.fr/page",
+            "has no host: send the page's location.href, like https://www.example.fr/page",
         ));
     }
     // Names, IPv4 and IPv6 addresses and a port: browsers never write anything else there.

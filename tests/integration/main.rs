@@ -6,4 +6,6 @@ mod harness;
 mod audit_export;
 mod cli_and_config;
 mod consents;
+mod hostile;
+mod hostile_bodies;
 mod site_admin;

@@ -5,7 +5,9 @@ pub mod admin;
 pub mod assets;
 pub mod audit;
 pub mod banner;
+pub mod fallback;
 pub mod health;
+pub mod panic;
 
 use actix_web::HttpRequest;
 use biscotte_shared::Timestamp;
