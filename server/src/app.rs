@@ -7,10 +7,11 @@ use crate::error::{ApiError, json_error};
 use crate::metrics::Metrics;
 use crate::routes::limit::{ClientPolicy, rate_limit};
 use crate::routes::observe::count_decisions;
-use crate::routes::{admin, assets, audit, banner, health};
+use crate::routes::{admin, assets, audit, banner, fallback, health, panic};
 use crate::store::{SledStore, Store};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
+use biscotte_shared::api::DECISION_BODY_LIMIT;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,25 +58,52 @@ impl AppState {
     }
 }
 
-/// The whole route table.
-fn routes(cfg: &mut web::ServiceConfig, www_dir: PathBuf) {
+/// The largest site file the admin routes read: room for a large site with long texts.
+pub const SITE_FILE_LIMIT: usize = 1024 * 1024;
+
+/// Reads JSON bodies up to `limit` bytes; over it, a 413 in the envelope.
+fn json_body(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _| actix_web::Error::from(json_error(err)))
+}
+
+/// The whole route table. Each API path is one resource naming the methods it answers, so any
+/// other method gets a 405 with `Allow`.
+fn routes(cfg: &mut web::ServiceConfig) {
     use actix_web::http::Method;
+    use fallback::api;
     use web::{get, method, post};
-    cfg.route("/healthz", get().to(health::health))
-        .route("/api/v1/health", get().to(health::health))
-        .route("/readyz", get().to(health::ready))
-        .route("/.well-known/jwks.json", get().to(health::jwks))
-        .route("/api/v1/sites", post().to(admin::create_site))
-        .route("/api/v1/sites/{site}/revisions", post().to(admin::publish))
-        .route("/api/v1/sites/{site}/config", get().to(banner::config))
-        .route("/api/v1/sites/{site}/consents", post().to(banner::record))
-        .route(
-            "/api/v1/sites/{site}/consents",
-            method(Method::OPTIONS).to(banner::preflight),
+    let site_file = json_body(SITE_FILE_LIMIT);
+    cfg.service(api("/healthz", "GET").route(get().to(health::health)))
+        .service(api("/api/v1/health", "GET").route(get().to(health::health)))
+        .service(api("/readyz", "GET").route(get().to(health::ready)))
+        .service(api("/.well-known/jwks.json", "GET").route(get().to(health::jwks)))
+        .service(
+            api("/api/v1/sites", "POST")
+                .app_data(site_file.clone())
+                .route(post().to(admin::create_site)),
         )
-        .route("/api/v1/sites/{site}/consents", get().to(audit::export))
+        .service(
+            api("/api/v1/sites/{site}/revisions", "POST")
+                .app_data(site_file)
+                .route(post().to(admin::publish)),
+        )
+        .service(api("/api/v1/sites/{site}/config", "GET").route(get().to(banner::config)))
+        .service(
+            api("/api/v1/sites/{site}/consents", "GET, POST, OPTIONS")
+                .app_data(json_body(DECISION_BODY_LIMIT))
+                .route(post().to(banner::record))
+                .route(method(Method::OPTIONS).to(banner::preflight))
+                .route(get().to(audit::export)),
+        )
         .route("/biscotte.js", get().to(assets::loader))
-        .route("/assets/{file}", get().to(assets::asset))
+        .route("/assets/{file}", get().to(assets::asset));
+}
+
+/// After every route: the JSON 404 for other `/api` paths, then the static pages.
+fn fallbacks(cfg: &mut web::ServiceConfig, www_dir: PathBuf) {
+    cfg.service(web::scope("/api").default_service(web::to(fallback::unknown_api_route)))
         .service(
             actix_files::Files::new("/", www_dir)
                 .index_file("index.html")
@@ -94,25 +122,42 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
 
 /// [`run`] with a state the caller keeps, to share it with [`run_metrics`].
 pub fn run_shared(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    serve(listener, state, |_| {})
+}
+
+/// Serves the app with extra routes beside the API's: tests mount routes that exist only there
+/// (a handler that panics).
+pub fn run_with_routes(
+    listener: TcpListener,
+    state: AppState,
+    extra: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+) -> std::io::Result<Server> {
+    serve(listener, web::Data::new(state), extra)
+}
+
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    extra: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+) -> std::io::Result<Server> {
     let www_dir = state.www_dir.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(256 * 1024)
-                    .error_handler(|err, _| actix_web::Error::from(json_error(err))),
-            )
+            .app_data(json_body(DECISION_BODY_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 actix_web::Error::from(ApiError::Invalid(biscotte_shared::FieldError::new(
                     "query",
                     err.to_string(),
                 )))
             }))
+            .wrap(middleware::from_fn(panic::catch_panic))
             .wrap(middleware::from_fn(rate_limit))
             .wrap(middleware::from_fn(count_decisions))
             .wrap(middleware::Logger::new("%r %s %b %Dms"))
-            .configure(|cfg| routes(cfg, www_dir.clone()))
+            .configure(routes)
+            .configure(extra.clone())
+            .configure(|cfg| fallbacks(cfg, www_dir.clone()))
     })
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .listen(listener)?

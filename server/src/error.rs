@@ -24,6 +24,18 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "{method} is not a method of this route: it answers {allow} (see the README's HTTP API table)"
+    )]
+    MethodNotAllowed {
+        method: String,
+        /// The methods the route answers, as the `Allow` header lists them.
+        allow: &'static str,
+    },
+    #[error(
+        "the body is larger than the {limit} bytes this route reads: send only what the README's HTTP API section describes"
+    )]
+    PayloadTooLarge { limit: usize },
     #[error("{0}")]
     Unavailable(String),
     #[error("too many requests from your address: retry in {retry_after_secs} s")]
@@ -41,6 +53,8 @@ impl ApiError {
             ApiError::UnknownSite(_) => "unknown_site",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
@@ -71,6 +85,8 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::UnknownSite(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -101,6 +117,9 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => {
                 builder.insert_header(("Retry-After", "5"));
             }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                builder.insert_header(("Allow", *allow));
+            }
             _ => {}
         }
         builder.json(ErrorBody {
@@ -113,17 +132,52 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Turns serde's complaint about a JSON body into a field error when it can.
+/// The longest piece of a request echoed back in an error: a hostile body is not mirrored.
+const ECHO_MAX_CHARS: usize = 200;
+
+fn cut_echo(text: &str) -> String {
+    match text.char_indices().nth(ECHO_MAX_CHARS) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
+        None => text.to_owned(),
+    }
+}
+
+/// Turns a refused JSON body into the error to answer: 413 over the limit, else a field error
+/// naming the field when serde names one.
 pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
-    let message = err.to_string();
+    use actix_web::error::JsonPayloadError;
+    let serde = match err {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => {
+            return ApiError::PayloadTooLarge { limit };
+        }
+        JsonPayloadError::ContentType => {
+            return ApiError::Invalid(FieldError::new(
+                "body",
+                "send the body as JSON, with the header Content-Type: application/json",
+            ));
+        }
+        JsonPayloadError::Deserialize(e) => e,
+        other => {
+            return ApiError::Invalid(FieldError::new(
+                "body",
+                format!("the body could not be read: {other}"),
+            ));
+        }
+    };
+    // serde names fields in backquotes: "missing field `language`", "duplicate field `url`", and
+    // `ConsentRequest`'s own bounds, "field `categories`: …".
+    let message = serde.to_string();
     let field = message
         .split('`')
         .nth(1)
-        .filter(|_| message.contains("field"))
+        .filter(|f| message.contains("field") && f.len() <= 64)
         .map(str::to_owned)
         .unwrap_or_else(|| "body".to_owned());
-    ApiError::Invalid(FieldError::new(
-        field,
-        format!("the JSON body is not valid: {message}"),
-    ))
+    let located = format!(" at line {} column {}", serde.line(), serde.column());
+    let message = match message.strip_prefix(&format!("field `{field}`: ")) {
+        Some(bound) => bound.strip_suffix(&located).unwrap_or(bound).to_owned(),
+        None => format!("the JSON body is not valid: {}", cut_echo(&message)),
+    };
+    ApiError::Invalid(FieldError::new(field, message))
 }

@@ -1,5 +1,5 @@
-//! The consent log as auditors read it: CSV (one row a decision) or NDJSON (the stored records,
-//! byte for byte what the hash chain covers).
+//! The consent log as auditors read it: CSV (one row a decision, cells a spreadsheet would run
+//! defused) or NDJSON (the stored records, byte for byte what the hash chain covers).
 
 use biscotte_shared::api::ConsentRecord;
 use biscotte_shared::{FieldError, Timestamp};
@@ -88,9 +88,19 @@ pub fn csv_header() -> Vec<u8> {
     csv_line(CSV_HEADER.iter().map(|s| s.to_string()))
 }
 
+/// A cell a spreadsheet would run as a formula gets a leading `'` (the OWASP CSV-injection rule):
+/// the auditor sees the text, and nothing runs. NDJSON keeps the stored bytes.
+fn defused(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record(cells.into_iter().collect::<Vec<_>>());
+    let _ = writer.write_record(cells.into_iter().map(defused).collect::<Vec<_>>());
     writer.into_inner().unwrap_or_default()
 }
 

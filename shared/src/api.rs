@@ -1,12 +1,17 @@
 //! Request and response bodies of the HTTP API: this is protocol, shared by the server, the
 //! banner and the tests. Changing a field here changes what clients see.
 
-use crate::config::{Lang, SiteConfig};
-use crate::decision::Method;
+use crate::config::{Lang, SiteConfig, is_valid_id};
+use crate::decision::{
+    CONSENT_ID_FORMAT, MAX_CATEGORIES, MAX_SERVICES, Method, is_valid_consent_id,
+};
+use crate::error::FieldError;
 use crate::revision::Revision;
 use crate::time::Timestamp;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// `GET /api/v1/sites/{site}/config`: the published configuration and its revision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,9 +22,17 @@ pub struct PublishedConfig {
     pub config: SiteConfig,
 }
 
+/// The largest decision body the server reads, in bytes. The largest configuration a site may
+/// publish ([`MAX_CATEGORIES`], [`MAX_SERVICES`]) gives decisions well under it, with room for a
+/// long page URL.
+pub const DECISION_BODY_LIMIT: usize = 16 * 1024;
+
 /// `POST /api/v1/sites/{site}/consents`: what the banner sends after a decision.
+///
+/// Reading one checks every bound before anything else happens: the id formats, the language,
+/// and the size, keys and uniqueness of both maps, each failure naming its field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ConsentRequestWire")]
 pub struct ConsentRequest {
     pub consent_id: String,
     /// The revision the visitor was shown.
@@ -32,6 +45,127 @@ pub struct ConsentRequest {
     /// The page the decision was made on.
     #[serde(default)]
     pub url: Option<String>,
+}
+
+/// [`ConsentRequest`] as it arrives, before its bounds are checked. The maps keep every entry in
+/// order, duplicates included, so that a key sent twice can be refused rather than silently
+/// resolved.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentRequestWire {
+    consent_id: String,
+    revision: String,
+    method: Method,
+    #[serde(deserialize_with = "entries")]
+    categories: Vec<(String, bool)>,
+    #[serde(default, deserialize_with = "entries")]
+    services: Vec<(String, bool)>,
+    language: String,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// A refused [`ConsentRequest`]. It reaches the server through serde's error text, so it is
+/// written the way serde names fields (``field `x`: …``), which the server reads back.
+#[derive(Debug)]
+pub struct RequestError(pub FieldError);
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field `{}`: {}", self.0.field, self.0.message)
+    }
+}
+
+impl TryFrom<ConsentRequestWire> for ConsentRequest {
+    type Error = RequestError;
+
+    fn try_from(wire: ConsentRequestWire) -> Result<Self, RequestError> {
+        let refuse = |field: &str, message: String| RequestError(FieldError::new(field, message));
+        if !is_valid_consent_id(&wire.consent_id) {
+            return Err(refuse("consent_id", CONSENT_ID_FORMAT.to_owned()));
+        }
+        if Revision::parse(&wire.revision).is_none() {
+            return Err(refuse(
+                "revision",
+                "must be 32 lowercase hex digits, the revision of the configuration the banner was \
+                 shown: reload the page to get the current one"
+                    .to_owned(),
+            ));
+        }
+        let language = match wire.language.as_str() {
+            "fr" => Lang::Fr,
+            "en" => Lang::En,
+            _ => {
+                return Err(refuse(
+                    "language",
+                    "must be \"fr\" or \"en\", the language the banner spoke".to_owned(),
+                ));
+            }
+        };
+        let categories = answers(wire.categories, MAX_CATEGORIES, "category")
+            .map_err(|m| refuse("categories", m))?;
+        let services =
+            answers(wire.services, MAX_SERVICES, "service").map_err(|m| refuse("services", m))?;
+        Ok(ConsentRequest {
+            consent_id: wire.consent_id,
+            revision: wire.revision,
+            method: wire.method,
+            categories,
+            services,
+            language,
+            url: wire.url,
+        })
+    }
+}
+
+/// One map of answers, bounded as a site's configuration bounds its ids: what a valid site could
+/// never have asked is refused here, before any site is looked up.
+fn answers(
+    entries: Vec<(String, bool)>,
+    max: usize,
+    what: &str,
+) -> Result<BTreeMap<String, bool>, String> {
+    if entries.len() > max {
+        return Err(format!(
+            "has {} entries, but a site has at most {max} {what} ids: send one answer per {what} of the site",
+            entries.len()
+        ));
+    }
+    let mut map = BTreeMap::new();
+    for (id, accepted) in entries {
+        if !is_valid_id(&id) {
+            return Err(format!(
+                "a key of {} characters is not a {what} id (1 to 40 lowercase letters, digits or '_'): \
+                 use the ids of the published configuration",
+                id.chars().count()
+            ));
+        }
+        if map.insert(id, accepted).is_some() {
+            return Err(format!(
+                "a {what} id appears twice, so the answer is ambiguous: send each id once"
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// Reads a JSON object into its entries, in order, keeping duplicates.
+fn entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, bool)>, D::Error> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<(String, bool)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of ids to true or false")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            Ok(entries)
+        }
+    }
+    d.deserialize_map(Entries)
 }
 
 /// The answer to a recorded decision.

@@ -4,6 +4,7 @@
 //! the built-in categories and default texts and validates everything, so a published
 //! [`SiteConfig`] is exactly what visitors are shown, and its hash is the revision.
 
+use crate::decision::{MAX_CATEGORIES, MAX_SERVICES};
 use crate::error::{FieldError, FieldErrors};
 use crate::rules::COOKIE_MAX_DAYS;
 use serde::{Deserialize, Serialize};
@@ -414,6 +415,26 @@ impl SiteConfig {
             }
         }
 
+        // A decision carries an answer per category and service: these bounds keep the largest
+        // decision under the server's body limit.
+        if categories.len() > MAX_CATEGORIES {
+            err(
+                "categories".into(),
+                format!(
+                    "{} categories with the built-in ones; a site may have at most {MAX_CATEGORIES}: merge some purposes",
+                    categories.len()
+                ),
+            );
+        }
+        if input.services.len() > MAX_SERVICES {
+            err(
+                "services".into(),
+                format!(
+                    "{} services; a site may declare at most {MAX_SERVICES}",
+                    input.services.len()
+                ),
+            );
+        }
         let mut seen = BTreeSet::new();
         for (i, s) in input.services.iter().enumerate() {
             let field = format!("services[{i}]");

@@ -93,6 +93,16 @@ pub struct Decision {
     pub choices: Choices,
 }
 
+/// The most categories a site may have, built-in ones included.
+pub const MAX_CATEGORIES: usize = 32;
+/// The most services a site may declare. With [`MAX_CATEGORIES`], it keeps every decision well
+/// under the server's body limit ([`crate::api::DECISION_BODY_LIMIT`]).
+pub const MAX_SERVICES: usize = 128;
+
+/// What a consent id looks like, and where it comes from.
+pub const CONSENT_ID_FORMAT: &str =
+    "must be 32 lowercase hex digits (128 random bits drawn by the banner)";
+
 /// Consent ids are 128 random bits drawn by the banner, in lowercase hex.
 pub fn is_valid_consent_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -109,10 +119,7 @@ impl Decision {
         config: &SiteConfig,
     ) -> Result<Decision, FieldError> {
         if !is_valid_consent_id(consent_id) {
-            return Err(FieldError::new(
-                "consent_id",
-                "must be 32 lowercase hex digits (128 random bits drawn by the banner)",
-            ));
+            return Err(FieldError::new("consent_id", CONSENT_ID_FORMAT));
         }
         let known = || {
             config

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cookie;
 pub mod decision;
 pub mod error;
+pub mod page_url;
 pub mod revision;
 pub mod rules;
 pub mod time;

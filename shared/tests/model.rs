@@ -1,9 +1,12 @@
 //! The consent rules, table-driven: one line per case.
 
+use biscotte_shared::api::{ConsentRequest, DECISION_BODY_LIMIT};
 use biscotte_shared::config::{BannerTextsInput, CategoryInput, SiteConfigInput, TextsInput};
 use biscotte_shared::cookie::Garbled;
+use biscotte_shared::decision::{MAX_CATEGORIES, MAX_SERVICES};
+use biscotte_shared::page_url::PAGE_URL_MAX_CHARS;
 use biscotte_shared::{
-    Choices, CookieDecl, Decision, Localized, Method, PromptReason, Revision, SavedConsent,
+    Choices, CookieDecl, Decision, Lang, Localized, Method, PromptReason, Revision, SavedConsent,
     Service, SiteConfig, Timestamp, needs_prompt,
 };
 use std::collections::BTreeMap;
@@ -370,4 +373,113 @@ fn only_purposes_the_site_pursues_are_asked_and_named() {
         ["personalisation"],
         "a site's own category is always asked"
     );
+}
+
+/// The largest site: every category and service allowed, each with the longest id.
+fn largest_input() -> SiteConfigInput {
+    let long = |prefix: &str, i: usize| {
+        format!("{prefix}{i}{}", "_".repeat(40))
+            .chars()
+            .take(40)
+            .collect::<String>()
+    };
+    let mut input = input(&[]);
+    input.categories = (4..MAX_CATEGORIES)
+        .map(|i| CategoryInput {
+            id: long("c", i),
+            title: Some(Localized::new("Titre", "Title")),
+            description: Some(Localized::new("Description", "Description")),
+        })
+        .collect();
+    input.services = (0..MAX_SERVICES)
+        .map(|i| service(&long("s", i), "analytics"))
+        .collect();
+    input
+}
+
+#[test]
+fn the_largest_decision_a_site_may_ask_for_fits_the_body_limit() {
+    let config = SiteConfig::parse(largest_input()).expect("the largest site is valid");
+    let choices = Choices::uniform(&config, true);
+    let request = ConsentRequest {
+        consent_id: "0123456789abcdef0123456789abcdef".into(),
+        revision: Revision::of(&config).as_str().to_owned(),
+        method: Method::AcceptAll,
+        categories: choices.categories,
+        services: choices.services,
+        language: Lang::Fr,
+        url: Some(format!("https://{}", "a".repeat(PAGE_URL_MAX_CHARS))),
+    };
+    assert_eq!(request.services.len(), MAX_SERVICES);
+    let size = serde_json::to_vec(&request).expect("JSON").len();
+    assert!(size < DECISION_BODY_LIMIT * 3 / 4, "{size} bytes");
+
+    let mut more = largest_input();
+    more.services.push(service("one_more", "analytics"));
+    more.categories.push(CategoryInput {
+        id: "one_more_category".into(),
+        ..more.categories[0].clone()
+    });
+    let fields: Vec<String> = SiteConfig::parse(more)
+        .expect_err("too large")
+        .0
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(fields, ["categories", "services"]);
+}
+
+/// One row: a decision body with one field replaced, and the field its refusal names.
+fn check_read(field: &str, value: serde_json::Value, refused: Option<&str>) {
+    let mut body = serde_json::json!({
+        "consent_id": "0123456789abcdef0123456789abcdef",
+        "revision": "0123456789abcdef0123456789abcdef",
+        "method": "custom",
+        "categories": {"analytics": true},
+        "language": "fr",
+    });
+    body[field] = value;
+    let read = serde_json::from_value::<ConsentRequest>(body);
+    match (refused, read) {
+        (None, Ok(_)) => {}
+        (Some(named), Err(e)) => assert!(
+            e.to_string().starts_with(&format!("field `{named}`: ")),
+            "{e}"
+        ),
+        (expected, got) => panic!("{field}: expected a refusal naming {expected:?}, got {got:?}"),
+    }
+}
+
+#[test]
+fn a_decision_body_is_bounded_before_anything_looks_at_it() {
+    let many = |n: usize| {
+        serde_json::Value::Object((0..n).map(|i| (format!("s{i}"), true.into())).collect())
+    };
+    check_read(
+        "consent_id",
+        "0123456789ABCDEF0123456789ABCDEF".into(),
+        Some("consent_id"),
+    );
+    check_read("consent_id", "a".repeat(10_000).into(), Some("consent_id"));
+    check_read("revision", "f".repeat(33).into(), Some("revision"));
+    check_read("language", "de".into(), Some("language"));
+    check_read("language", "en".into(), None);
+    check_read("categories", many(MAX_CATEGORIES), None);
+    check_read("categories", many(MAX_CATEGORIES + 1), Some("categories"));
+    check_read("services", many(MAX_SERVICES), None);
+    check_read("services", many(MAX_SERVICES + 1), Some("services"));
+    check_read(
+        "services",
+        serde_json::json!({ "a".repeat(41): true }),
+        Some("services"),
+    );
+    check_read(
+        "categories",
+        serde_json::json!({ "Analytics": true }),
+        Some("categories"),
+    );
+    let twice = r#"{"consent_id":"0123456789abcdef0123456789abcdef","revision":"0123456789abcdef0123456789abcdef",
+        "method":"custom","categories":{"analytics":true,"analytics":false},"language":"fr"}"#;
+    let e = serde_json::from_str::<ConsentRequest>(twice).expect_err("ambiguous");
+    assert!(e.to_string().starts_with("field `categories`: "), "{e}");
 }

@@ -1,6 +1,6 @@
 //! Abuse: floods meet a per-client rate limit, and forged headers win nothing.
 
-use crate::harness::{DEMO_ORIGIN, TestApp, decision};
+use crate::harness::{PAGE_ORIGIN, TestApp, decision};
 use biscotte_server::auth::Role;
 use biscotte_shared::Method;
 use biscotte_shared::api::ErrorBody;
@@ -116,7 +116,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
     let post = |client: &'static str| {
         app.client
             .post(app.url("/api/v1/sites/demo/consents"))
-            .header("Origin", DEMO_ORIGIN)
+            .header("Origin", PAGE_ORIGIN)
             // The client may prepend anything; the proxy appends the address it saw.
             .header("X-Forwarded-For", format!("10.9.9.9, {client}"))
             .json(&body)

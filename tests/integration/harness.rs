@@ -5,14 +5,15 @@ use biscotte_server::auth::{Role, Signer};
 use biscotte_server::config::Config;
 use biscotte_server::sitefile::SiteFile;
 use biscotte_server::store::NewSite;
-use biscotte_shared::api::{ConsentRequest, PublishedConfig};
+
+use biscotte_shared::api::{ConsentRecord, ConsentRequest, PublishedConfig};
 use biscotte_shared::{Lang, Method, Timestamp};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-/// A page origin the demo site file registers.
-pub const DEMO_ORIGIN: &str = "http://127.0.0.1:8080";
+/// An origin the demo site registers: the pages decisions come from in tests.
+pub const PAGE_ORIGIN: &str = "http://127.0.0.1:8080";
 
 pub struct TestApp {
     pub base: String,
@@ -43,10 +44,20 @@ impl TestApp {
 
     /// Starts with a per-test tweak of the configuration.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start_with_routes(tweak, |_| {}).await
+    }
+
+    /// Starts with a tweak and extra routes that exist only in tests (a handler that panics).
+    pub async fn start_with_routes(
+        tweak: impl FnOnce(&mut Config),
+        routes: impl Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = Config::with_data_dir(dir.path().join("store"));
         config.www_dir = repo_path("www");
         config.banner_dir = dir.path().join("no-banner");
+        // Tests send many requests from one address; the ones about the limit turn it on.
+        config.rate_limit_per_minute = 0;
         tweak(&mut config);
         let state = AppState::open(&config).expect("state opens");
         for (id, name) in [("demo", "Demo"), ("other", "Other site")] {
@@ -68,7 +79,7 @@ impl TestApp {
         }
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let server = app::run(listener, state).expect("server runs");
+        let server = app::run_with_routes(listener, state, routes).expect("server runs");
         tokio::spawn(server);
         let signer = Signer::load_or_create(&config.key_path).expect("key");
         TestApp {
@@ -105,11 +116,36 @@ impl TestApp {
     pub async fn post_consent(&self, site: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/api/v1/sites/{site}/consents")))
-            .header("Origin", DEMO_ORIGIN)
+            .header("Origin", PAGE_ORIGIN)
             .json(body)
             .send()
             .await
             .expect("request")
+    }
+
+    /// Posts any bytes as a decision body, from a page of the demo's registered origin.
+    /// The caller decides what a transport error means.
+    pub async fn post_raw(&self, site: &str, body: Vec<u8>) -> reqwest::Result<reqwest::Response> {
+        self.client
+            .post(self.url(&format!("/api/v1/sites/{site}/consents")))
+            .header("Content-Type", "application/json")
+            .header("Origin", PAGE_ORIGIN)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// The site's stored decisions, read back through the auditor's NDJSON export.
+    pub async fn records(&self, site: &str) -> Vec<ConsentRecord> {
+        let token = self.token(Role::Auditor, Some(site));
+        let r = self.export(site, "?format=ndjson", Some(&token)).await;
+        assert_eq!(r.status(), 200);
+        r.text()
+            .await
+            .expect("export")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a stored record"))
+            .collect()
     }
 
     pub async fn export(&self, site: &str, query: &str, token: Option<&str>) -> reqwest::Response {

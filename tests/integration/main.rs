@@ -7,6 +7,8 @@ mod abuse;
 mod audit_export;
 mod cli_and_config;
 mod consents;
+mod hostile;
+mod hostile_bodies;
 mod operations;
 mod roles;
 mod site_admin;

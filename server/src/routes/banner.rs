@@ -94,13 +94,13 @@ pub async fn preflight(
         .finish())
 }
 
-/// Keeps the page's scheme, host and path: query strings and fragments can carry personal data.
-fn page_url(url: Option<String>) -> Option<String> {
-    let url = url?;
-    let cut = url.find(['?', '#']).unwrap_or(url.len());
-    let mut kept = url[..cut].to_owned();
-    kept.truncate(2048);
-    Some(kept)
+/// Keeps the page's scheme, host and path (see `biscotte_shared::page_url`); refuses what is not
+/// a web page's address.
+fn page_url(url: Option<String>) -> Result<Option<String>, ApiError> {
+    url.as_deref()
+        .map(biscotte_shared::page_url::page_url)
+        .transpose()
+        .map_err(ApiError::Invalid)
 }
 
 /// `POST /api/v1/sites/{site}/consents`: validate, stamp server time, append durably, sign.
@@ -150,7 +150,7 @@ pub async fn record(
             policy_version: shown.config.policy_version.clone(),
             decision,
             language: body.language,
-            url: page_url(body.url),
+            url: page_url(body.url)?,
         })
         .await?;
     let receipt = state.signer.receipt(&record)?;

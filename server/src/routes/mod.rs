@@ -5,9 +5,11 @@ pub mod admin;
 pub mod assets;
 pub mod audit;
 pub mod banner;
+pub mod fallback;
 pub mod health;
 pub mod limit;
 pub mod observe;
+pub mod panic;
 pub mod roles;
 
 use actix_web::HttpRequest;
