@@ -83,6 +83,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             }))
             .app_data(web::PathConfig::default())
             .wrap(middleware::Logger::new("%r %s %b %Dms"))
+            .wrap(middleware::from_fn(crate::routes::security::headers))
             .configure(|cfg| routes(cfg, www_dir.clone()))
     })
     .listen(listener)?

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod audit;
 pub mod banner;
 pub mod health;
+pub mod security;
 
 use actix_web::HttpRequest;
 use biscotte_shared::Timestamp;
