@@ -9,12 +9,12 @@ use biscotte_shared::config::BannerTexts;
 use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::{
-    Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot,
-    ShadowRootInit, ShadowRootMode,
+    CssStyleSheet, Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent,
+    ShadowRoot, ShadowRootInit, ShadowRootMode,
 };
 
 pub const HOST_ID: &str = "biscotte";
-/// The banner's styles, inside the shadow root. The three decision buttons share one class so
+/// The banner's styles, adopted by the shadow root. The three decision buttons share one class so
 /// they look identical (LEGAL R10, R11). The file is shipped as written, so it holds no comments.
 const STYLES: &str = include_str!("banner.css");
 const TITLE_ID: &str = "biscotte-title";
@@ -45,8 +45,7 @@ impl Banner {
         let body = doc.body().ok_or("the page has no body")?;
         let host = make(doc, "div", &[("id", HOST_ID), ("lang", lang.code())], "")?;
         let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
-        let style = make(doc, "style", &[], STYLES)?;
-        root.append_child(&style)?;
+        adopt_styles(doc, &root)?;
         let manage = make(
             doc,
             "button",
@@ -335,6 +334,22 @@ impl Drop for Banner {
     fn drop(&mut self) {
         self.host.remove();
     }
+}
+
+/// Gives the shadow root the banner's styles as a constructed style sheet: a page's CSP
+/// `style-src` governs `<style>` elements but not constructed sheets, so the banner needs neither
+/// `'unsafe-inline'` nor a hash that would change with every release, on any site. A browser
+/// without constructed sheets (Safari before 16.4) gets a `<style>` element instead.
+fn adopt_styles(doc: &Document, root: &ShadowRoot) -> DomResult<()> {
+    let sheet = CssStyleSheet::new().and_then(|sheet| sheet.replace_sync(STYLES).map(|()| sheet));
+    match sheet {
+        Ok(sheet) => root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
+        Err(_) => {
+            let style = make(doc, "style", &[], STYLES)?;
+            root.append_child(&style)?;
+        }
+    }
+    Ok(())
 }
 
 /// The nearest element at or above the event's target that matches `selector`.

@@ -28,8 +28,6 @@ struct Engine {
     /// Known only for decisions made on this page: the cookie does not keep it.
     method: Option<Method>,
     receipt: Option<String>,
-    /// Counts decisions, so that a late receipt never lands on a newer decision.
-    decisions: u32,
 }
 
 thread_local! {
@@ -94,6 +92,8 @@ fn try_boot(server_origin: String, site: String, published: PublishedConfig) -> 
     let config = &published.config;
     let texts = config.texts.get(lang);
 
+    // Decisions that earlier pages could not send go first, before any made on this one.
+    server::resume();
     ENGINE.with(|cell| {
         cell.replace(Some(Engine {
             server_origin,
@@ -104,7 +104,6 @@ fn try_boot(server_origin: String, site: String, published: PublishedConfig) -> 
             in_force: start.in_force.clone(),
             method: None,
             receipt: None,
-            decisions: 0,
         }))
     });
     api::install()?;
@@ -188,7 +187,8 @@ fn customize() -> DomResult<()> {
     with_banner(|b| b.show_second(lang, published.config.texts.get(lang), &switches))
 }
 
-/// Records a decision: cookie, page, event, then the server.
+/// Records a decision: cookie, page, event, then the server (which may take it later: the
+/// page follows the choice at once either way).
 fn decide(method: Method, choices: Choices) -> DomResult<()> {
     let existing =
         with_engine(|e| e.consent_id.clone()).ok_or("the engine is busy or not running")?;
@@ -196,18 +196,16 @@ fn decide(method: Method, choices: Choices) -> DomResult<()> {
         Some(id) => id,
         None => saved::new_consent_id()?,
     };
-    let (published, lang, server_origin, site, decision) = with_engine(|e| {
+    let (published, lang, server_origin, site) = with_engine(|e| {
         e.consent_id = Some(consent_id.clone());
         e.in_force = Some(choices.clone());
         e.method = Some(method);
         e.receipt = None;
-        e.decisions += 1;
         (
             e.published.clone(),
             e.lang,
             e.server_origin.clone(),
             e.site.clone(),
-            e.decisions,
         )
     })
     .ok_or("the engine is busy or not running")?;
@@ -253,20 +251,10 @@ fn decide(method: Method, choices: Choices) -> DomResult<()> {
         language: lang,
         url: dom::place().ok().map(|p| p.href),
     };
-    let sent = server::record(&server_origin, &site, &request, move |receipt| {
-        // Only the latest decision's receipt counts.
-        with_engine(|e| {
-            if e.decisions == decision {
-                e.receipt = Some(receipt);
-            }
-        });
+    // Only the latest decision's receipt arrives: `server` drops older ones.
+    server::record(&server_origin, &site, &request, |receipt| {
+        with_engine(|e| e.receipt = Some(receipt));
     });
-    if let Err(e) = sent {
-        dom::warn_js(
-            "the decision is applied on this page but could not be sent to the server",
-            &e,
-        );
-    }
     Ok(())
 }
 

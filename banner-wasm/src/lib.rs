@@ -3,7 +3,7 @@
 //!
 //! Codemap: `view` decides (pure, host-tested); `engine` holds the page's state and runs the
 //! flows; `banner` owns the DOM nodes and listeners; `dom`, `read` (the server's JSON), `saved` (cookies), `gate` (scripts),
-//! `server` (the decision POST) and `api` (`window.Biscotte`) are the edges to the browser.
+//! `server` (the decision POST and its retries; `outbox` decides them) and `api` (`window.Biscotte`) are the edges to the browser.
 //! `start` is the only export.
 
 mod api;
@@ -12,6 +12,7 @@ mod dom;
 mod engine;
 mod gate;
 mod json;
+mod outbox;
 mod read;
 mod saved;
 mod server;

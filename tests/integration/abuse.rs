@@ -19,7 +19,8 @@ async fn logged(app: &TestApp) -> usize {
 }
 
 #[tokio::test]
-async fn a_flood_from_one_client_gets_429_with_retry_after_and_a_visitors_burst_passes() {
+async fn a_flood_from_one_client_gets_429_with_retry_after_readable_cross_origin_and_a_visitors_burst_passes()
+ {
     let app = TestApp::start_with(|c| c.rate_limit_per_minute = 20).await;
     let rev = app.published("demo").await.revision;
     let body = decision(rev.as_str(), VISITOR, Method::AcceptAll, true);
@@ -45,6 +46,21 @@ async fn a_flood_from_one_client_gets_429_with_retry_after_and_a_visitors_burst_
         .and_then(|v| v.parse().ok())
         .expect("Retry-After in seconds");
     assert!((1..=60).contains(&wait), "{wait}");
+    // A banner on the registered origin can read the refusal and its delay.
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("access-control-allow-origin").as_deref(),
+        Some(PAGE_ORIGIN)
+    );
+    assert_eq!(
+        header("access-control-expose-headers").as_deref(),
+        Some("Retry-After")
+    );
     let e: ErrorBody = r.json().await.expect("JSON envelope");
     assert_eq!(e.error.code, "rate_limited");
     assert!(e.error.message.contains("retry in"), "{}", e.error.message);

@@ -5,10 +5,24 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::roles::MaybeRecorder;
 use crate::store::{NewDecision, SiteRecord};
-use actix_web::http::header;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use biscotte_shared::api::{ConsentRequest, ConsentResponse};
 use biscotte_shared::{Choices, Decision, FieldError, Revision};
+
+fn origin_of(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn is_allowed(own: &str, site: &SiteRecord, origin: &str) -> bool {
+    origin == own || site.origins.iter().any(|o| o == origin)
+}
 
 /// The request's `Origin` when it may talk to this site: same origin, or registered.
 /// `Ok(None)` when the request has no `Origin` (not a cross-origin browser request).
@@ -17,14 +31,10 @@ fn allowed_origin(
     state: &AppState,
     site: &SiteRecord,
 ) -> Result<Option<String>, ApiError> {
-    let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(origin) = origin_of(req) else {
         return Ok(None);
     };
-    if origin == own_origin(req, &state.clients) || site.origins.iter().any(|o| o == origin) {
+    if is_allowed(&own_origin(req, &state.clients), site, origin) {
         return Ok(Some(origin.to_owned()));
     }
     if let Some(held_back) = state.clients.may_warn() {
@@ -34,6 +44,54 @@ fn allowed_origin(
         "origin {origin} is not registered for site {:?}: add it to [site].origins in the site file and publish",
         site.id
     )))
+}
+
+/// CORS on refusals too (a bad body, the rate limit, a full store), for the origins the site
+/// registers: a banner on another origin can then read the status and `Retry-After` and tell a
+/// refusal to retry from one to drop, instead of seeing only a network failure.
+pub async fn cors_on_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let site = req
+        .path()
+        .strip_prefix("/api/v1/sites/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(_, route)| matches!(*route, "consents" | "config"))
+        .map(|(site, _)| site.to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // Read before the call: holding a clone of the request across it breaks actix's router.
+    let origin = origin_of(req.request()).map(str::to_owned);
+    let own = state
+        .as_ref()
+        .map(|s| own_origin(req.request(), &s.clients))
+        .unwrap_or_default();
+    let mut response = next.call(req).await?;
+    let headers = response.headers();
+    if response.status().is_success()
+        || response.status() == StatusCode::NOT_MODIFIED
+        || headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        return Ok(response);
+    }
+    let (Some(site), Some(state), Some(origin)) = (site, state, origin) else {
+        return Ok(response);
+    };
+    let Ok(Some(record)) = state.store.site(&site).await else {
+        return Ok(response);
+    };
+    if is_allowed(&own, &record, &origin)
+        && let Ok(value) = HeaderValue::from_str(&origin)
+    {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
+    }
+    Ok(response)
 }
 
 fn with_cors(builder: &mut HttpResponseBuilder, origin: &Option<String>) {

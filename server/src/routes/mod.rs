@@ -11,6 +11,7 @@ pub mod limit;
 pub mod observe;
 pub mod panic;
 pub mod roles;
+pub mod security;
 
 use actix_web::HttpRequest;
 
