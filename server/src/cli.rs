@@ -10,7 +10,7 @@ use crate::export::{self, Format};
 use crate::proof;
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
-use crate::store::{NewSite, SledStore, Store, StoreError};
+use crate::store::{SledStore, Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
 use clap::{Parser, Subcommand};
@@ -256,7 +256,7 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
             let id = site.id.clone();
             let published = state
                 .store
-                .create_site(new_site(site))
+                .create_site(site.into_new_site(now()))
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!(
@@ -293,16 +293,6 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
     served
 }
 
-fn new_site(site: ValidSite) -> NewSite {
-    NewSite {
-        id: site.id,
-        name: site.name,
-        origins: site.origins,
-        config: site.config,
-        now: now(),
-    }
-}
-
 /// Starts the private metrics listener; returns its handle and address.
 fn serve_metrics(
     metrics_addr: SocketAddr,
@@ -333,7 +323,7 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
                 "POST /api/v1/sites with an admin token and the site file as JSON",
             )?;
             let id = site.id.clone();
-            let created = store.create_site(new_site(site)).await;
+            let created = store.create_site(site.into_new_site(now())).await;
             store.shutdown().await;
             let published = created.map_err(|e| match e {
                 StoreError::SiteExists(id) => format!(

@@ -1,8 +1,9 @@
 //! `site.toml`: how a site owner describes a site — its registration (`[site]`) and its consent
 //! configuration (`[consent]`).
 
+use crate::store::NewSite;
 use biscotte_shared::config::SiteConfigInput;
-use biscotte_shared::{FieldError, SiteConfig};
+use biscotte_shared::{FieldError, SiteConfig, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -31,6 +32,19 @@ pub struct ValidSite {
     pub origins: Vec<String>,
     pub config: SiteConfig,
     pub warnings: Vec<String>,
+}
+
+impl ValidSite {
+    /// The site as the store registers it, published at `now`.
+    pub fn into_new_site(self, now: Timestamp) -> NewSite {
+        NewSite {
+            id: self.id,
+            name: self.name,
+            origins: self.origins,
+            config: self.config,
+            now,
+        }
+    }
 }
 
 pub fn is_valid_site_id(id: &str) -> bool {

@@ -4,7 +4,6 @@ use biscotte_server::app::{self, AppState};
 use biscotte_server::auth::{Role, Signer};
 use biscotte_server::config::Config;
 use biscotte_server::sitefile::SiteFile;
-use biscotte_server::store::NewSite;
 
 use biscotte_shared::api::{ConsentRecord, ConsentRequest, PublishedConfig};
 use biscotte_shared::{Lang, Method, Timestamp};
@@ -67,13 +66,7 @@ impl TestApp {
             let site = file.validate().expect("valid site");
             state
                 .store
-                .create_site(NewSite {
-                    id: site.id,
-                    name: site.name,
-                    origins: site.origins,
-                    config: site.config,
-                    now: now(),
-                })
+                .create_site(site.into_new_site(now()))
                 .await
                 .expect("site created");
         }

@@ -6,7 +6,6 @@ use super::roles::{Admin, Owner};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::sitefile::SiteFile;
-use crate::store::NewSite;
 use actix_web::{HttpResponse, web};
 use biscotte_shared::FieldError;
 use serde_json::json;
@@ -30,18 +29,10 @@ pub async fn create_site(
     state: web::Data<AppState>,
     body: web::Json<SiteFile>,
 ) -> Result<HttpResponse, ApiError> {
-    let site = body.into_inner().validate().map_err(invalid)?;
-    let published = state
-        .store
-        .create_site(NewSite {
-            id: site.id,
-            name: site.name,
-            origins: site.origins,
-            config: site.config,
-            now: now(),
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": site.warnings })))
+    let mut site = body.into_inner().validate().map_err(invalid)?;
+    let warnings = std::mem::take(&mut site.warnings);
+    let published = state.store.create_site(site.into_new_site(now())).await?;
+    Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": warnings })))
 }
 
 /// `POST /api/v1/sites/{site}/revisions` (owner): publish a new revision.
