@@ -375,3 +375,31 @@ async fn sled_acknowledged_records_survive_a_restart_and_the_chain_goes_on() {
 async fn sled_after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so() {
     after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so(sled).await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sled_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("store");
+    let store = sled(&path);
+    with_site(&*store, "shop").await;
+    let mut seen = 0;
+    let mut pending = vec![path];
+    while let Some(p) = pending.pop() {
+        let meta = std::fs::metadata(&p).expect("metadata");
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", p.display());
+            pending.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .map(|e| e.expect("entry").path()),
+            );
+        } else {
+            assert_eq!(mode, 0o600, "{}", p.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the store's files were checked");
+}
