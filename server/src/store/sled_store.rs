@@ -283,14 +283,13 @@ impl Store for SledStore {
             .iter()
             .values()
             .map(|v| -> Result<ConsentRecord, StoreError> { Ok(serde_json::from_slice(&v?)?) })
-            // Server time grows with the sequence, so the scan can stop at `to`.
-            .take_while(move |r| match (r, to) {
-                (Ok(r), Some(to)) => r.server_time < to,
-                _ => true,
-            })
-            .filter(move |r| match (r, from) {
-                (Ok(r), Some(from)) => r.server_time >= from,
-                _ => true,
+            // No early stop at `to`: records written before the single writer were stamped
+            // before they took their place, so their times may be a few milliseconds out of order.
+            .filter(move |r| match r {
+                Ok(r) => {
+                    from.is_none_or(|f| r.server_time >= f) && to.is_none_or(|t| r.server_time < t)
+                }
+                Err(_) => true,
             });
         stream::iter(records).boxed()
     }
