@@ -304,6 +304,8 @@ pub struct Ack {
     pub record_id: u64,
     pub consent_id: String,
     pub latency: Duration,
+    /// When the answer came, from the start of the run.
+    pub at: Duration,
 }
 
 /// What a load run saw.
@@ -326,10 +328,13 @@ impl LoadResult {
 
     pub fn figures(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
+        let last = self.acks.iter().map(|a| a.at).max().unwrap_or_default();
         format!(
-            "{} decisions in {secs:.1} s ({:.0}/s), latency p50 {:?}, p99 {:?}, max {:?}",
+            "{} decisions in {secs:.1} s ({:.0}/s, the last {:.1} s into the run), \
+             latency p50 {:?}, p99 {:?}, max {:?}",
             self.acks.len(),
             self.acks.len() as f64 / secs.max(1e-9),
+            last.as_secs_f64(),
             self.latency(0.5),
             self.latency(0.99),
             self.latency(1.0),
@@ -398,6 +403,7 @@ impl Clients {
                                     record_id: answer.record_id,
                                     consent_id,
                                     latency: sent.elapsed(),
+                                    at: started.elapsed(),
                                 });
                             }
                             Err(why) => {

@@ -34,14 +34,16 @@ async fn concurrent_clients_never_wait_forever_and_every_acknowledged_decision_i
         // A hung request takes REQUEST_TIMEOUT to be noticed: take the stacks while it still hangs.
         let stacks = server.dump_stacks("soak-hang");
         let result = load.stop().await;
+        let log = server.log_tail();
+        let stopped = server.stop(Duration::from_secs(5));
         panic!(
             "{} request(s) failed under load ({}, {clients} clients):\n  {}\nserver stacks: {}\n\
-             server log:\n{}",
+             SIGTERM: {}\nserver log:\n{log}",
             result.failures.len(),
             result.figures(),
             result.failures.join("\n  "),
             stacks.map_or("gdb not installed".into(), |p| p.display().to_string()),
-            server.log_tail()
+            stopped.map_or_else(|e| e, |()| "the server exited".into()),
         );
     }
     let result = load.stop().await;
