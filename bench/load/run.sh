@@ -7,7 +7,7 @@
 # server's trivial route (/healthz, else /api/v1/health) as the ceiling, then
 # POST /api/v1/sites/demo/consents with valid decisions. It prints durable decisions/s (201 answers
 # per second), p50/p99/max latency, the ratio to the ceiling and the mean group-commit batch size
-# (from /metrics on BISCOTTE_METRICS_BIND, "n/a" when the server does not serve it), then checks
+# (from the server's private metrics listener, "n/a" when it has none), then checks
 # the export against the 201s and the target at the largest connection count: decisions/s >= 0.1x
 # the ceiling, p99 <= 100 ms, max < 1 s. wrk never reports a request that gets no answer at all, so
 # during each decision run a probe client posts one more decision every 0.5 s with curl and counts
@@ -27,7 +27,7 @@ while (($#)); do
     --timeout) wrk_timeout=$2; shift 2 ;;
     --no-build) build=""; shift ;;
     --keep) keep=1; shift ;;
-    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 
@@ -58,11 +58,8 @@ store="$work/store"
 cp www/demo/site.toml "$work/site.toml"
 "$bin" --data-dir "$store" site create --file "$work/site.toml" >/dev/null
 
-# A free port for the metrics listener: bind port 0, read it back, release it.
-metrics_addr=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print("127.0.0.1:%d" % s.getsockname()[1])' 2>/dev/null ||
-  echo "127.0.0.1:$(shuf -i 20000-60000 -n 1)")
 export RUST_LOG=${RUST_LOG:-warn}
-BISCOTTE_RATE_LIMIT_PER_MINUTE=0 BISCOTTE_METRICS_BIND=$metrics_addr \
+BISCOTTE_RATE_LIMIT_PER_MINUTE=0 BISCOTTE_METRICS_BIND=127.0.0.1:0 \
   "$bin" --data-dir "$store" serve --bind 127.0.0.1:0 >"$work/stdout" 2>"$work/server.log" &
 server_pid=$!
 base=""
@@ -73,6 +70,13 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$base" ] || die "the server did not announce its address within 30 s"
+# Printed right after the first line by a server that serves metrics; empty otherwise.
+metrics_url=""
+for _ in 1 2 3 4 5; do
+  metrics_url=$(sed -n 's/^Biscotte metrics on //p' "$work/stdout")
+  [ -n "$metrics_url" ] && break
+  sleep 0.1
+done
 
 revision=$(curl -sf --max-time 10 "$base/api/v1/sites/demo/config" | grep -o '"revision":"[^"]*"' | head -1 | cut -d'"' -f4)
 [ -n "$revision" ] || die "no revision from $base/api/v1/sites/demo/config"
@@ -85,7 +89,8 @@ fi
 
 # Sum of a Prometheus series (all label sets), or nothing when metrics are not served.
 metric() {
-  curl -sf --max-time 5 "http://$metrics_addr/metrics" 2>/dev/null |
+  [ -n "$metrics_url" ] || return 0
+  curl -sf --max-time 5 "$metrics_url" 2>/dev/null |
     awk -v name="$1" '$1 == name || index($1, name "{") == 1 { s += $NF; n++ } END { if (n) printf "%.9f\n", s }' || true
 }
 

@@ -1,5 +1,6 @@
 //! The real `biscotte` binary as a separate process: its store, its command line, clients that
-//! load it with decisions, and the checks of its log afterwards. The soak and crash tests share it.
+//! load it with decisions, and the checks of its log afterwards. The soak, crash and operations
+//! tests share it.
 
 use crate::harness::{decision, repo_path};
 use biscotte_server::proof;
@@ -9,34 +10,51 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-/// An origin the demo site file registers: browsers send one with every decision, and the server
-/// is about to require it.
+/// An origin the demo site file registers: the server records a decision only with one.
 pub const ORIGIN: &str = "http://127.0.0.1:8080";
 
 /// A request with no answer after this long counts as hung.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `target/debug/biscotte`, beside the directory of this test executable
-/// (`target/debug/deps/integration-…`).
-pub fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|debug| debug.join("biscotte"))
-        .expect("the test executable sits in target/<profile>/deps");
-    assert!(
-        bin.is_file(),
-        "{} is missing: these tests run the real server binary. Build it first with \
-         `cargo build -p biscotte-server` (`./dev test` does so before the tests).",
-        bin.display()
-    );
-    bin
+/// `target/<profile>/biscotte`, built once per test run so it is never older than the code
+/// (`./dev test` builds it before the tests, so this is then a no-op).
+pub fn server_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.current_dir(repo_path(".")).args([
+            "build",
+            "-q",
+            "-p",
+            "biscotte-server",
+            "--bin",
+            "biscotte",
+        ]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let built = build.status().map(|s| s.success()).unwrap_or(false);
+        // This test executable is target/<profile>/deps/integration-<hash>.
+        let exe = std::env::current_exe().expect("the test executable's path");
+        let bin = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test executable sits in target/<profile>/deps")
+            .join(format!("biscotte{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            built && bin.is_file(),
+            "{} is missing or could not be rebuilt: these tests run the real server binary. \
+             Build it with `cargo build -p biscotte-server` (`./dev test` does so before the tests).",
+            bin.display()
+        );
+        bin
+    })
 }
 
 /// Prints a line past the test harness's capture, so `./dev test` shows the figures.
@@ -44,20 +62,25 @@ pub fn report(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// A temporary store with the demo site created by the command line, as an operator would.
+/// A temporary directory holding a store (`--data-dir`) and the server's log.
 #[derive(Debug)]
 pub struct DataDir {
     dir: tempfile::TempDir,
-    bin: PathBuf,
 }
 
 impl DataDir {
+    /// No store yet: the first command creates it.
+    pub fn empty() -> DataDir {
+        DataDir {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    /// A store with the demo site, created by the command line as an operator would.
     pub fn with_demo_site() -> DataDir {
-        let bin = server_binary();
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let site_file = dir.path().join("site.toml");
+        let data = DataDir::empty();
+        let site_file = data.dir.path().join("site.toml");
         std::fs::copy(repo_path("www/demo/site.toml"), &site_file).expect("copy the demo site");
-        let data = DataDir { dir, bin };
         let created = data
             .cli(&["site", "create", "--file", &site_file.to_string_lossy()])
             .expect("the demo site is created");
@@ -71,8 +94,8 @@ impl DataDir {
     }
 
     fn command(&self) -> Command {
-        let mut c = Command::new(&self.bin);
-        // Only what the test sets: none of the caller's BISCOTTE_* settings.
+        let mut c = Command::new(server_binary());
+        // Only what the test sets: none of the developer's BISCOTTE_* settings.
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("BISCOTTE_") {
                 c.env_remove(key);
@@ -111,8 +134,14 @@ impl DataDir {
             .to_owned()
     }
 
-    /// `biscotte serve` on a free loopback port, once it says where it listens.
+    /// `biscotte serve` with the per-client rate limit off, as load needs.
     pub fn start(&self) -> Server {
+        self.spawn(&["serve"], &[("BISCOTTE_RATE_LIMIT_PER_MINUTE", "0")])
+    }
+
+    /// `biscotte COMMAND… --bind 127.0.0.1:0` with extra environment, once it has said where it
+    /// listens (and where its metrics are, when `BISCOTTE_METRICS_BIND` is among `env`).
+    pub fn spawn(&self, command: &[&str], env: &[(&str, &str)]) -> Server {
         let log_path = self.dir.path().join("server.log");
         let log = File::options()
             .create(true)
@@ -121,12 +150,13 @@ impl DataDir {
             .expect("server log file");
         let mut child = self
             .command()
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("BISCOTTE_RATE_LIMIT_PER_MINUTE", "0")
+            .args(command)
+            .args(["--bind", "127.0.0.1:0"])
             .env("BISCOTTE_WWW_DIR", repo_path("www"))
             .env("BISCOTTE_BANNER_DIR", self.dir.path().join("no-banner"))
             // Warnings only: a line per request would measure the logger, not the store.
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -134,26 +164,36 @@ impl DataDir {
             .expect("the server starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
-        // Reads the announcement, then drains stdout so the server never blocks on it.
+        // Passes the announcements on, then drains stdout so the server never blocks on it; a
+        // silent server fails the test instead of hanging it.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("Biscotte listening on ") {
-                    let _ = tx.send(addr.to_owned());
-                }
+                let _ = tx.send(line);
             }
         });
         let mut server = Server {
             child,
             base: String::new(),
+            metrics: None,
             log: log_path,
         };
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => server.base = base,
+        let next_url = |prefix: &str| match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => line
+                .strip_prefix(prefix)
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("{line:?} from biscotte does not start with {prefix:?}")),
             Err(e) => panic!(
-                "the server did not announce its address ({e}); its log:\n{}",
+                "no line {prefix:?} from biscotte ({e}); its log:\n{}",
                 server.log_tail()
             ),
-        }
+        };
+        let base = next_url("Biscotte listening on ");
+        let metrics = env
+            .iter()
+            .any(|(k, _)| *k == "BISCOTTE_METRICS_BIND")
+            .then(|| next_url("Biscotte metrics on "));
+        server.base = base;
+        server.metrics = metrics;
         server
     }
 
@@ -170,12 +210,14 @@ impl DataDir {
     }
 }
 
-/// A running server process; dropping it kills the process.
+/// A running server process; dropping it kills the process, so a failed test leaves none behind.
 #[derive(Debug)]
 pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener, when one was asked for.
+    pub metrics: Option<String>,
     log: PathBuf,
 }
 
@@ -194,24 +236,39 @@ impl Server {
         self.child.wait().expect("killed server reaped");
     }
 
-    /// SIGTERM, then waits for the exit: what an operator's `systemctl stop` does.
-    pub fn stop(&mut self, within: Duration) -> Result<(), String> {
+    /// SIGTERM: what an operator's `systemctl stop` sends.
+    pub fn sigterm(&self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()
             .expect("kill(1) runs");
         assert!(sent.success(), "SIGTERM not sent");
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if self.child.try_wait().expect("server status").is_some() {
-                return Ok(());
+    }
+
+    /// The exit status and how long it took, or `None` if still running after `limit`.
+    pub fn wait_at_most(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("server status") {
+                return Some((status, start.elapsed()));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
-        self.kill();
-        Err(format!(
-            "the server did not exit within {within:?} of SIGTERM (killed with SIGKILL)"
-        ))
+        None
+    }
+
+    /// SIGTERM, then the exit within `within`, else SIGKILL and an error.
+    pub fn stop(&mut self, within: Duration) -> Result<(), String> {
+        self.sigterm();
+        match self.wait_at_most(within) {
+            Some(_) => Ok(()),
+            None => {
+                self.kill();
+                Err(format!(
+                    "the server did not exit within {within:?} of SIGTERM (killed with SIGKILL)"
+                ))
+            }
+        }
     }
 
     /// The end of the server's stderr, for failure messages.
