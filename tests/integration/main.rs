@@ -2,14 +2,17 @@
 //! temporary directory. This `mod` list is the index of scenarios.
 
 mod harness;
+mod process;
 
 mod abuse;
 mod audit_export;
 mod cli_and_config;
 mod consents;
+mod crash;
 mod hostile;
 mod hostile_bodies;
 mod operations;
 mod roles;
 mod site_admin;
+mod soak;
 mod store_contract;

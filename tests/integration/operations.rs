@@ -2,13 +2,11 @@
 //! and a prompt, graceful stop on SIGTERM. The last two run the real `biscotte serve` binary.
 
 use crate::harness::{TestApp, repo_path};
+use crate::process::DataDir;
 use biscotte_server::app::SHUTDOWN_TIMEOUT_SECS;
 use biscotte_shared::api::ErrorBody;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{OnceLock, mpsc};
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::time::Duration;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok_and_the_old_health_route_stays() {
@@ -63,125 +61,10 @@ async fn without_a_banner_build_the_loader_and_assets_answer_with_the_error_enve
     );
 }
 
-/// `target/<profile>/biscotte`, built once per test run so it is never older than the code.
-fn biscotte_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.current_dir(repo_path(".")).args([
-            "build",
-            "-q",
-            "-p",
-            "biscotte-server",
-            "--bin",
-            "biscotte",
-        ]);
-        if !cfg!(debug_assertions) {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build -p biscotte-server failed");
-        // This test binary is target/<profile>/deps/integration-<hash>.
-        let exe = std::env::current_exe().expect("test binary path");
-        exe.parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .join(format!("biscotte{}", std::env::consts::EXE_SUFFIX))
-    })
-}
-
-/// A `biscotte serve` (or `demo`) process on loopback port 0 with a fresh store.
-struct Served {
-    child: Child,
-    /// `http://127.0.0.1:PORT`
-    base: String,
-    /// `http://127.0.0.1:PORT/metrics` when a metrics listener was asked for.
-    metrics: Option<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    /// Runs `biscotte <command> --bind 127.0.0.1:0`, with a metrics listener if asked.
-    fn start(command: &[&str], metrics: bool) -> Served {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut cmd = Command::new(biscotte_binary());
-        cmd.args(["--data-dir"])
-            .arg(dir.path().join("store"))
-            .args(command)
-            .args(["--bind", "127.0.0.1:0"])
-            // Only what this test sets: nothing from the developer's environment.
-            .env_clear()
-            .env("BISCOTTE_WWW_DIR", repo_path("www"))
-            .env("BISCOTTE_BANNER_DIR", dir.path().join("no-banner"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if metrics {
-            cmd.env("BISCOTTE_METRICS_BIND", "127.0.0.1:0");
-        }
-        let mut child = cmd.spawn().expect("biscotte starts");
-        let stdout = child.stdout.take().expect("stdout");
-        // A thread reads stdout, so a silent server fails the test instead of hanging it.
-        let (lines, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let next_url = |prefix: &str| {
-            let line = rx
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|e| panic!("no line {prefix:?} from biscotte serve: {e}"));
-            line.strip_prefix(prefix)
-                .unwrap_or_else(|| panic!("{line:?} does not start with {prefix:?}"))
-                .to_owned()
-        };
-        let base = format!("http://{}", next_url("Biscotte listening on http://"));
-        let metrics =
-            metrics.then(|| format!("http://{}", next_url("Biscotte metrics on http://")));
-        Served {
-            child,
-            base,
-            metrics,
-            _dir: dir,
-        }
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-    }
-
-    /// The exit status and how long it took, or `None` if still running after `limit`.
-    fn wait_at_most(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return Some((status, start.elapsed()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        // A failed test must not leave a server behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn metrics_are_served_on_the_metrics_listener_only_and_sigterm_stops_both_at_once() {
-    let mut served = Served::start(&["serve"], true);
+    let data = DataDir::empty();
+    let mut served = data.spawn(&["serve"], &[("BISCOTTE_METRICS_BIND", "127.0.0.1:0")]);
     let metrics_url = served.metrics.clone().expect("metrics listener");
     let client = reqwest::Client::new();
     let r = client.get(&metrics_url).send().await.expect("request");
@@ -231,9 +114,10 @@ async fn metrics_are_served_on_the_metrics_listener_only_and_sigterm_stops_both_
 #[test]
 fn sigterm_waits_for_a_request_in_flight_only_as_long_as_the_shutdown_timeout() {
     let site_file = repo_path("www/demo/site.toml");
-    let mut served = Served::start(
+    let data = DataDir::empty();
+    let mut served = data.spawn(
         &["demo", "--site-file", site_file.to_str().expect("utf-8")],
-        false,
+        &[],
     );
     // A decision from a registered origin whose body never finishes arriving: in flight until
     // the server gives up on it. `Expect: 100-continue` makes the server say when it has taken
