@@ -155,6 +155,8 @@ fn serve(
             .wrap(middleware::from_fn(rate_limit))
             .wrap(middleware::from_fn(banner::cors_on_refusals))
             .wrap(middleware::from_fn(count_decisions))
+            // JSON answers, the loader and the pages; banner files come precompressed.
+            .wrap(middleware::Compress::default())
             .wrap(middleware::Logger::new("%r %s %b %Dms"))
             .wrap(middleware::from_fn(crate::routes::security::headers))
             .configure(routes)

@@ -1,27 +1,98 @@
 //! The built banner, served under immutable content-hashed URLs, and the stable `/biscotte.js`
 //! loader that points at the current ones.
 
+use actix_web::web::Bytes;
 use biscotte_shared::revision::hex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::Path;
 
 pub const LOADER: &str = "loader.js";
 pub const GLUE: &str = "biscotte_banner.js";
 pub const WASM: &str = "biscotte_banner_bg.wasm";
 
-/// One immutable file.
+/// One immutable file, with its brotli and gzip forms.
 #[derive(Clone, Debug)]
 pub struct Asset {
-    pub bytes: actix_web::web::Bytes,
+    pub bytes: Bytes,
+    /// Brotli at quality 11, as `./dev build` writes it next to the file (`NAME.br`).
+    pub brotli: Option<Bytes>,
+    /// Gzip at level 9 (`NAME.gz`).
+    pub gzip: Option<Bytes>,
     pub content_type: &'static str,
+}
+
+/// The most a precompressed file may expand to: a banner file is about 100 KB.
+const MAX_ASSET: u64 = 16 * 1024 * 1024;
+
+/// The precompressed form of `name` when it holds exactly `bytes`; otherwise (missing, or left
+/// by an older build) the file is compressed here, once, with the same settings.
+fn precompressed(dir: &Path, name: &str, bytes: &[u8], codec: Codec) -> Option<Bytes> {
+    let path = dir.join(format!("{name}.{}", codec.extension()));
+    if let Ok(stored) = std::fs::read(&path) {
+        if codec.decode(&stored).as_deref() == Some(bytes) {
+            return Some(stored.into());
+        }
+        tracing::warn!(path = %path.display(), "precompressed file does not match the banner build; compressing again");
+    }
+    codec.encode(bytes).map(Bytes::from)
+}
+
+#[derive(Clone, Copy)]
+enum Codec {
+    Brotli,
+    Gzip,
+}
+
+impl Codec {
+    fn extension(self) -> &'static str {
+        match self {
+            Codec::Brotli => "br",
+            Codec::Gzip => "gz",
+        }
+    }
+
+    fn decode(self, compressed: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let read = match self {
+            Codec::Brotli => brotli::Decompressor::new(compressed, 4096)
+                .take(MAX_ASSET)
+                .read_to_end(&mut out),
+            Codec::Gzip => flate2::read::GzDecoder::new(compressed)
+                .take(MAX_ASSET)
+                .read_to_end(&mut out),
+        };
+        read.ok().map(|_| out)
+    }
+
+    fn encode(self, bytes: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Codec::Brotli => {
+                let mut out = Vec::new();
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 11,
+                    ..Default::default()
+                };
+                let mut input = bytes;
+                brotli::BrotliCompress(&mut input, &mut out, &params).ok()?;
+                Some(out)
+            }
+            Codec::Gzip => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                encoder.write_all(bytes).ok()?;
+                encoder.finish().ok()
+            }
+        }
+    }
 }
 
 /// The banner's files, read once at start.
 #[derive(Clone, Debug)]
 pub struct BannerAssets {
-    /// `/biscotte.js`, with the hashed URLs filled in.
-    pub loader: String,
+    /// `/biscotte.js`, with the hashed URLs filled in (so compressed here, at start).
+    pub loader: Asset,
     /// Hashed file name (`biscotte_banner.1a2b3c4d5e6f.js`) → file.
     pub files: HashMap<String, Asset>,
 }
@@ -53,21 +124,24 @@ impl BannerAssets {
         let loader = loader
             .replace("__BISCOTTE_GLUE__", &format!("/assets/{glue_name}"))
             .replace("__BISCOTTE_WASM__", &format!("/assets/{wasm_name}"));
+        let asset = |name: &str, bytes: Vec<u8>, content_type| Asset {
+            brotli: precompressed(dir, name, &bytes, Codec::Brotli),
+            gzip: precompressed(dir, name, &bytes, Codec::Gzip),
+            bytes: bytes.into(),
+            content_type,
+        };
         let mut files = HashMap::new();
         files.insert(
             glue_name,
-            Asset {
-                bytes: glue.into(),
-                content_type: "text/javascript; charset=utf-8",
-            },
+            asset(GLUE, glue, "text/javascript; charset=utf-8"),
         );
-        files.insert(
-            wasm_name,
-            Asset {
-                bytes: wasm.into(),
-                content_type: "application/wasm",
-            },
-        );
+        files.insert(wasm_name, asset(WASM, wasm, "application/wasm"));
+        let loader = Asset {
+            brotli: Codec::Brotli.encode(loader.as_bytes()).map(Bytes::from),
+            gzip: Codec::Gzip.encode(loader.as_bytes()).map(Bytes::from),
+            bytes: loader.into(),
+            content_type: "text/javascript; charset=utf-8",
+        };
         Ok(BannerAssets { loader, files })
     }
 }

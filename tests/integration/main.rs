@@ -7,6 +7,7 @@ mod process;
 mod abuse;
 mod audit_export;
 mod cli_and_config;
+mod compression;
 mod consents;
 mod crash;
 mod hostile;

@@ -1,19 +1,26 @@
 //! `/biscotte.js` and the content-hashed banner files.
 
 use crate::app::AppState;
+use crate::assets::Asset;
 use crate::error::ApiError;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{self, Encoding};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
 /// `GET /biscotte.js`. Without a banner build it is a 503 with the envelope saying how to build
 /// it: browsers run no script answered with an error status, so a JavaScript body would be lost.
-pub async fn loader(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn loader(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     match &state.banner {
-        Ok(b) => Ok(HttpResponse::Ok()
-            .content_type("text/javascript; charset=utf-8")
-            // The loader is tiny and must pick up new banner builds: revalidate it every time.
-            .insert_header(("Cache-Control", "no-cache"))
-            .insert_header(("Access-Control-Allow-Origin", "*"))
-            .body(b.loader.clone())),
+        Ok(b) => {
+            let mut response = HttpResponse::Ok();
+            response
+                // The loader is tiny and must pick up new banner builds: revalidate it every time.
+                .insert_header(("Cache-Control", "no-cache"))
+                .insert_header(("Access-Control-Allow-Origin", "*"));
+            Ok(encoded(&req, response, &b.loader))
+        }
         Err(why) => {
             tracing::warn!(%why, "banner requested but not built");
             Err(ApiError::Unavailable(format!("Biscotte: {why}")))
@@ -23,6 +30,7 @@ pub async fn loader(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 
 /// `GET /assets/{file}`: an immutable, content-hashed banner file.
 pub async fn asset(
+    req: HttpRequest,
     state: web::Data<AppState>,
     file: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -36,10 +44,41 @@ pub async fn asset(
                 "no such banner file: load /biscotte.js, which points at the current ones".into(),
             )
         })?;
-    Ok(HttpResponse::Ok()
-        .content_type(asset.content_type)
+    let mut response = HttpResponse::Ok();
+    response
         .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
         // The banner runs on the sites' origins: module scripts and wasm need CORS.
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .body(asset.bytes.clone()))
+        .insert_header(("Access-Control-Allow-Origin", "*"));
+    Ok(encoded(&req, response, asset))
+}
+
+/// The file in the best form the client accepts among those compressed ahead (brotli, then
+/// gzip), or as is.
+fn encoded(req: &HttpRequest, mut response: HttpResponseBuilder, asset: &Asset) -> HttpResponse {
+    response
+        .content_type(asset.content_type)
+        .insert_header((header::VARY, "Accept-Encoding"));
+    let offered = [
+        (Encoding::brotli(), &asset.brotli),
+        (Encoding::gzip(), &asset.gzip),
+    ];
+    let supported: Vec<Encoding> = offered
+        .iter()
+        .filter(|(_, bytes)| bytes.is_some())
+        .map(|(encoding, _)| encoding.clone())
+        .chain([Encoding::identity()])
+        .collect();
+    let chosen = req
+        .get_header::<header::AcceptEncoding>()
+        .and_then(|a| a.negotiate(supported.iter()));
+    let compressed = offered
+        .into_iter()
+        .find(|(encoding, _)| Some(encoding) == chosen.as_ref())
+        .and_then(|(encoding, bytes)| Some((encoding, bytes.clone()?)));
+    match compressed {
+        Some((encoding, bytes)) => response
+            .insert_header((header::CONTENT_ENCODING, encoding.to_string()))
+            .body(bytes),
+        None => response.body(asset.bytes.clone()),
+    }
 }
