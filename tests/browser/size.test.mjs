@@ -1,0 +1,88 @@
+// The banner's bytes on the wire, held to the budget in bench/banner-budget.txt: what a first
+// visit downloads until the banner works (loader, glue, wasm, the configuration of the peer
+// harness's site), brotli as the real Biscotte server sends it. Bytes are deterministic, unlike
+// times, so this is a test; times live in bench/peers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import { brotliDecompressSync } from 'node:zlib';
+import { ROOT } from './harness.mjs';
+
+const BIN = join(ROOT, 'target/debug/biscotte');
+const SITE_FILE = join(ROOT, 'bench/peers/entries/biscotte/site.toml');
+
+function budget() {
+  const text = readFileSync(join(ROOT, 'bench/banner-budget.txt'), 'utf8');
+  const m = text.match(/^budget_bytes\s*=\s*(\d+)\s*$/m);
+  if (!m) throw new Error('bench/banner-budget.txt has no `budget_bytes = N` line');
+  return Number(m[1]);
+}
+
+/** The raw (still encoded) body of a GET, as Chromium asks for it. */
+function fetchRaw(url, origin) {
+  return new Promise((resolve, reject) => {
+    const headers = { 'accept-encoding': 'gzip, deflate, br, zstd' };
+    if (origin) headers.origin = origin;
+    http.get(url, { headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, encoding: res.headers['content-encoding'], bytes: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
+test('the banner a first visit downloads fits the byte budget, brotli from our own server', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'biscotte-size-'));
+  const store = join(dir, 'store');
+  execFileSync(BIN, ['--data-dir', store, 'site', 'create', '--file', SITE_FILE], { cwd: ROOT, stdio: 'ignore' });
+  const proc = spawn(BIN, ['--data-dir', store, 'serve', '--bind', '127.0.0.1:0'], {
+    cwd: ROOT,
+    env: { ...process.env, BISCOTTE_BANNER_DIR: join(ROOT, 'target/banner'), RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const base = await new Promise((resolve, reject) => {
+      let out = '';
+      proc.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+        if (m) resolve(m[1]);
+      });
+      proc.on('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
+    });
+    const site = readFileSync(SITE_FILE, 'utf8').match(/^id = "([^"]+)"/m)[1];
+    const origin = readFileSync(SITE_FILE, 'utf8').match(/^origins = \["([^"]+)"/m)[1];
+    const loader = await fetchRaw(`${base}/biscotte.js`);
+    const loaderText = brotliDecompressSync(loader.bytes).toString();
+    const [glueUrl, wasmUrl] = ['.js', '.wasm'].map((ext) => {
+      const url = loaderText.split("'").find((s) => s.startsWith('/assets/') && s.endsWith(ext));
+      assert.ok(url, `the loader names the ${ext} file`);
+      return url;
+    });
+    const parts = {
+      loader,
+      glue: await fetchRaw(base + glueUrl),
+      wasm: await fetchRaw(base + wasmUrl),
+      config: await fetchRaw(`${base}/api/v1/sites/${site}/config`, origin),
+    };
+    let total = 0;
+    const lines = [];
+    for (const [name, r] of Object.entries(parts)) {
+      assert.equal(r.status, 200, name);
+      assert.equal(r.encoding, 'br', `${name} goes out brotli`);
+      total += r.bytes.length;
+      lines.push(`${name.padEnd(8)} ${String(r.bytes.length).padStart(7)} B br`);
+    }
+    const limit = budget();
+    lines.push(`${'total'.padEnd(8)} ${String(total).padStart(7)} B br (budget ${limit} B, bench/banner-budget.txt)`);
+    console.log(lines.join('\n'));
+    assert.ok(total <= limit, `the banner grew past its budget:\n${lines.join('\n')}`);
+  } finally {
+    proc.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
