@@ -52,7 +52,7 @@ function startSecondOrigin() {
   });
 }
 
-function cli(dataDir, ...args) {
+export function cli(dataDir, ...args) {
   return execFileSync(BIN, ['--data-dir', dataDir, ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
@@ -63,15 +63,9 @@ export function demoSite(extraOrigins = []) {
   return site;
 }
 
-export async function start() {
+/** `biscotte serve` on a free loopback port over `dataDir`, with www/ and the built banner. */
+export async function serve(dataDir) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run ./dev build first`);
-  const dir = mkdtempSync(join(tmpdir(), 'biscotte-browser-'));
-  const dataDir = join(dir, 'store');
-  const second = await startSecondOrigin();
-  const site = demoSite([second.base]);
-  writeFileSync(join(dir, 'site.toml'), stringify(site));
-  cli(dataDir, 'site', 'create', '--file', join(dir, 'site.toml'));
-
   const proc = spawn(BIN, ['--data-dir', dataDir, 'serve', '--bind', '127.0.0.1:0'], {
     cwd: ROOT,
     env: { ...process.env, BISCOTTE_WWW_DIR: join(ROOT, 'www'), BISCOTTE_BANNER_DIR: join(ROOT, 'target/banner'), RUST_LOG: 'warn' },
@@ -88,6 +82,19 @@ export async function start() {
     });
     proc.on('exit', (code) => reject(new Error(`biscotte exited (${code}): ${stderr}`)));
   });
+  return { proc, base };
+}
+
+export async function start() {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run ./dev build first`);
+  const dir = mkdtempSync(join(tmpdir(), 'biscotte-browser-'));
+  const dataDir = join(dir, 'store');
+  const second = await startSecondOrigin();
+  const site = demoSite([second.base]);
+  writeFileSync(join(dir, 'site.toml'), stringify(site));
+  cli(dataDir, 'site', 'create', '--file', join(dir, 'site.toml'));
+
+  const { proc, base } = await serve(dataDir);
   second.setServer(base);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });

@@ -4,15 +4,14 @@
 // times, so this is a test; times live in bench/peers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { brotliDecompressSync } from 'node:zlib';
-import { ROOT } from './harness.mjs';
+import { parse } from 'smol-toml';
+import { ROOT, cli, serve } from './harness.mjs';
 
-const BIN = join(ROOT, 'target/debug/biscotte');
 const SITE_FILE = join(ROOT, 'bench/peers/entries/biscotte/site.toml');
 
 function budget() {
@@ -38,24 +37,10 @@ function fetchRaw(url, origin) {
 test('the banner a first visit downloads fits the byte budget, brotli from our own server', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'biscotte-size-'));
   const store = join(dir, 'store');
-  execFileSync(BIN, ['--data-dir', store, 'site', 'create', '--file', SITE_FILE], { cwd: ROOT, stdio: 'ignore' });
-  const proc = spawn(BIN, ['--data-dir', store, 'serve', '--bind', '127.0.0.1:0'], {
-    cwd: ROOT,
-    env: { ...process.env, BISCOTTE_BANNER_DIR: join(ROOT, 'target/banner'), RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  cli(store, 'site', 'create', '--file', SITE_FILE);
+  const { proc, base } = await serve(store);
   try {
-    const base = await new Promise((resolve, reject) => {
-      let out = '';
-      proc.stdout.on('data', (d) => {
-        out += d;
-        const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
-        if (m) resolve(m[1]);
-      });
-      proc.on('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
-    });
-    const site = readFileSync(SITE_FILE, 'utf8').match(/^id = "([^"]+)"/m)[1];
-    const origin = readFileSync(SITE_FILE, 'utf8').match(/^origins = \["([^"]+)"/m)[1];
+    const { site: { id: site, origins: [origin] } } = parse(readFileSync(SITE_FILE, 'utf8'));
     const loader = await fetchRaw(`${base}/biscotte.js`);
     const loaderText = brotliDecompressSync(loader.bytes).toString();
     const [glueUrl, wasmUrl] = ['.js', '.wasm'].map((ext) => {

@@ -59,13 +59,13 @@ pub async fn cors_on_refusals(
         .and_then(|rest| rest.split_once('/'))
         .filter(|(_, route)| matches!(*route, "consents" | "config"))
         .map(|(site, _)| site.to_owned());
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     // Read before the call: holding a clone of the request across it breaks actix's router.
     let origin = origin_of(req.request()).map(str::to_owned);
-    let own = state
-        .as_ref()
-        .map(|s| own_origin(req.request(), &s.clients))
-        .unwrap_or_default();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let (Some(site), Some(origin), Some(state)) = (site, origin, state) else {
+        return next.call(req).await;
+    };
+    let own = own_origin(req.request(), &state.clients);
     let mut response = next.call(req).await?;
     let headers = response.headers();
     if response.status().is_success()
@@ -74,9 +74,6 @@ pub async fn cors_on_refusals(
     {
         return Ok(response);
     }
-    let (Some(site), Some(state), Some(origin)) = (site, state, origin) else {
-        return Ok(response);
-    };
     let Ok(Some(record)) = state.store.site(&site).await else {
         return Ok(response);
     };

@@ -35,10 +35,11 @@ pub async fn count_decisions(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let counted = is_decision(&req);
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let state = is_decision(&req)
+        .then(|| req.app_data::<web::Data<AppState>>().cloned())
+        .flatten();
     let response = next.call(req).await?;
-    if let (true, Some(state)) = (counted, state) {
+    if let Some(state) = state {
         let status = response.status();
         if status.is_success() {
             state.metrics.decision_recorded();

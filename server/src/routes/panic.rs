@@ -16,7 +16,8 @@ pub async fn catch_panic(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let route = format!("{} {}", req.method(), req.path());
+    // Cheap copies (reference-counted), kept to name the route should it panic.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     // Nothing observes the state the panic interrupted: the request is answered and dropped.
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(response) => response,
@@ -26,7 +27,11 @@ pub async fn catch_panic(
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_owned());
-            Err(ApiError::Internal(format!("a handler panicked on {route}: {what}")).into())
+            Err(ApiError::Internal(format!(
+                "a handler panicked on {method} {}: {what}",
+                uri.path()
+            ))
+            .into())
         }
     }
 }
