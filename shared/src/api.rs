@@ -1,6 +1,8 @@
 //! Request and response bodies of the HTTP API: this is protocol, shared by the server, the
 //! banner and the tests. Changing a field here changes what clients see.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::config::{Lang, SiteConfig, is_valid_id};
 use crate::decision::{
     CONSENT_ID_FORMAT, MAX_CATEGORIES, MAX_SERVICES, Method, is_valid_consent_id,
@@ -10,8 +12,8 @@ use crate::revision::Revision;
 use crate::time::Timestamp;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::fmt;
+use alloc::collections::BTreeMap;
+use core::fmt;
 
 /// `GET /api/v1/sites/{site}/config`: the published configuration and its revision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,11 +4,13 @@
 //! the built-in categories and default texts and validates everything, so a published
 //! [`SiteConfig`] is exactly what visitors are shown, and its hash is the revision.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::decision::{MAX_CATEGORIES, MAX_SERVICES};
 use crate::error::{FieldError, FieldErrors};
 use crate::rules::COOKIE_MAX_DAYS;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use alloc::collections::BTreeSet;
 
 pub const NECESSARY: &str = "necessary";
 pub const ANALYTICS: &str = "analytics";

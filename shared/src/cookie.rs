@@ -5,11 +5,13 @@
 //! a valid cookie octet, so no escaping is needed. Decoding is strict: anything unexpected is an
 //! error, which the rules read as "ask again" — never as consent.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::config::{is_valid_id, is_valid_policy_version};
 use crate::decision::{Choices, is_valid_consent_id};
 use crate::revision::Revision;
 use crate::time::Timestamp;
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
 
 pub const COOKIE_NAME: &str = "biscotte";
 pub const FORMAT_VERSION: &str = "1";

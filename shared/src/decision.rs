@@ -1,9 +1,11 @@
 //! A visitor's decision: a choice per category and per service, and how it was made.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::config::SiteConfig;
 use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
 
 /// How the visitor decided. Closing the banner is a refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

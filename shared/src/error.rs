@@ -1,7 +1,9 @@
 //! The one error type of the model: what was wrong, where, and how to fix it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use core::fmt;
 
 /// A validation failure that names the offending field (`services[2].category`,
 /// `categories.analytics`) and says what to do about it.
@@ -26,7 +28,7 @@ impl fmt::Display for FieldError {
     }
 }
 
-impl std::error::Error for FieldError {}
+impl core::error::Error for FieldError {}
 
 /// Several field errors at once, so a site owner fixes a file in one pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,4 +46,4 @@ impl fmt::Display for FieldErrors {
     }
 }
 
-impl std::error::Error for FieldErrors {}
+impl core::error::Error for FieldErrors {}

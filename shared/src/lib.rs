@@ -4,6 +4,19 @@
 //! Time comes in as a [`Timestamp`] parameter, so the same rules run on the server, in the banner
 //! (where `SystemTime::now()` panics) and in table-driven tests.
 
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+/// `alloc`'s names that `std`'s prelude would give: the crate is `no_std` so that the banner's
+/// wasm links no `std` (its panic and formatting machinery).
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+}
+
 pub mod api;
 pub mod config;
 pub mod cookie;

@@ -6,6 +6,8 @@
 //! repaired, because a browser's `location.href` never looks like that: only a broken or hostile
 //! client sends it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::error::FieldError;
 
 /// The longest page URL kept, in characters.

@@ -1,10 +1,12 @@
 //! The revision of a published configuration: a content hash, so that any change to a text, a
 //! service or a cookie declaration is a new revision, and a proof can name exactly what was shown.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::config::SiteConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fmt;
+use core::fmt;
 
 /// The first 128 bits of SHA-256 over the configuration's canonical JSON, in lowercase hex.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,5 +1,7 @@
 //! When to ask the visitor again, and the durations Biscotte enforces.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::config::SiteConfig;
 use crate::cookie::SavedConsent;
 use crate::time::Timestamp;

@@ -1,5 +1,7 @@
 //! A point in time, as milliseconds since the Unix epoch. This module never reads the clock.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds in one day; Biscotte counts every duration in days.
