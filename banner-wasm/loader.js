@@ -1,50 +1,188 @@
-/*! Biscotte loader: fetches the site's consent configuration and the banner engine, then starts it.
- * Served as /biscotte.js; the server replaces the two __BISCOTTE_…__ placeholders with the
- * content-hashed paths of the current engine files. Any failure leaves the page as if everything
- * was refused: the gated scripts stay inert. */
+/*! Biscotte loader: fetches the site's banner configuration and the consent engine (WebAssembly)
+ * in parallel, then starts it. Served as /biscotte.js. `./dev build` (bundle.mjs) puts the
+ * wasm-bindgen glue and the banner's styles in the placeholders below and minifies the whole; the
+ * server fills in the content-hashed path of the engine. Any failure leaves the page as if
+ * everything was refused: the gated scripts stay inert. */
 (function () {
   'use strict';
   // Only readable synchronously, while this script runs for the first time.
   var tag = document.currentScript;
-  function warn(message) {
+  var started = false;
+  var root;
+  function fail(message) {
     console.warn('Biscotte: ' + message + '. No consent banner is shown and no optional script runs.');
   }
   if (!tag || !tag.src) {
-    return warn('biscotte.js must be included with <script src="…/biscotte.js" data-site="…">');
+    return fail('biscotte.js must be included with <script src="…/biscotte.js" data-site="…">');
+  }
+  if (window.Biscotte) {
+    return fail('the banner is already running on this page: include biscotte.js only once');
   }
   var origin = new URL(tag.src, location.href).origin;
   var site = tag.getAttribute('data-site');
   if (!site) {
-    return warn('the script tag has no data-site attribute; copy the tag from the Biscotte admin');
+    return fail('the script tag has no data-site attribute; copy the tag from the Biscotte admin');
   }
-  var configUrl = origin + '/api/v1/sites/' + encodeURIComponent(site) + '/config';
+  // The page's language, else the browser's, else French: the server resolves the texts.
+  function language(tag) {
+    var primary = /^[a-z]*/i.exec(tag || '')[0].toLowerCase();
+    return (primary == 'fr' || primary == 'en') && primary;
+  }
+  var lang = language(document.documentElement.lang) || language(navigator.language) || 'fr';
+  var configUrl = origin + '/api/v1/sites/' + encodeURIComponent(site) + '/banner?lang=' + lang;
+
+  // The engine's side of the page (host.rs): one line each, cheaper here than through web-sys.
+  function bWarn(message, error) {
+    arguments.length > 1 ? console.warn('Biscotte: ' + message + ':', error) : console.warn('Biscotte: ' + message);
+  }
+  function bCookies() { return document.cookie; }
+  function bSetCookie(assignment) { document.cookie = assignment; }
+  function bHost() { return location.hostname; }
+  function bSecure() { return location.protocol == 'https:'; }
+  function bHref() { return location.href; }
+  // Storage may be refused (third-party storage blocked): then the outbox lives for this page.
+  function bLoad(key) {
+    try { return localStorage.getItem(key) || ''; } catch (e) { return ''; }
+  }
+  function bStore(key, text) {
+    try { text ? localStorage.setItem(key, text) : localStorage.removeItem(key); } catch (e) {}
+  }
+  // No credentials travel (the consent id in the body is the only link to the visitor), and the
+  // request is `keepalive` so that a decision made just before leaving the page still leaves. A
+  // request with no answer in 15 s is given up (and tried again later): a hung server must not
+  // hold the queue.
+  function bPost(url, body) {
+    var init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body, credentials: 'omit', keepalive: true };
+    try { init.signal = AbortSignal.timeout(15000); } catch (e) {}
+    fetch(url, init).then(function (response) {
+      return response.text().then(function (text) {
+        var receipt = '';
+        try { receipt = (response.ok && JSON.parse(text).receipt) || ''; } catch (e) {}
+        wasm_bindgen.answered(response.status, response.headers.get('Retry-After') || '', receipt);
+      });
+    }).catch(function () {
+      wasm_bindgen.answered(0, '', '');
+    });
+  }
+  function bLater(ms) { setTimeout(wasm_bindgen.wake, ms); }
+  function bNow() { return Date.now(); }
+  function bRandom() { return Math.random(); }
+  function bRandomId() {
+    var bytes = crypto.getRandomValues(new Uint8Array(16)), id = '';
+    for (var i = 0; i < 16; i++) id += (bytes[i] + 256).toString(16).slice(1);
+    return /[^0]/.test(id) ? id : '';
+  }
+  function bEmit(detail) {
+    document.dispatchEvent(new CustomEvent('biscotte:consent', { bubbles: true, detail: JSON.parse(detail) }));
+  }
+  function bRoot() { return root; }
+  function bDoc() { return document; }
+  function bGated() {
+    return document.querySelectorAll(
+      "script[type='text/plain'][data-biscotte-category]:not([data-biscotte-ran]),script[type='text/plain'][data-biscotte-service]:not([data-biscotte-ran])"
+    );
+  }
+  // A fresh script element (scripts created by the DOM execute, parsed ones turned live do not)
+  // with the original's attributes but `type`, placed after it; the original is marked first, so
+  // that even a script that throws never runs twice.
+  function bRevive(original) {
+    original.setAttribute('data-biscotte-ran', '');
+    var script = document.createElement('script');
+    for (var i = 0, names = original.getAttributeNames(); i < names.length; i++) {
+      if (names[i] != 'type' && names[i] != 'data-biscotte-ran') script.setAttribute(names[i], original.getAttribute(names[i]));
+    }
+    // Inserted scripts are async by default; keeping them in order keeps dependencies working.
+    if (!original.hasAttribute('async')) script.async = false;
+    if (!original.src) script.text = original.text;
+    original.after(script);
+  }
+
+  __BISCOTTE_GLUE__
+
+  function act(action) {
+    if (started) wasm_bindgen.act(action);
+  }
+  // The page's API: `open()` shows the choices again (to change or withdraw them); `consent()`
+  // is the choice in force ({method, categories, services, receipt}) or null.
+  window.Biscotte = {
+    open: function () { act('manage'); },
+    consent: function () { return started ? JSON.parse(wasm_bindgen.consent()) : null; }
+  };
+
+  // The host element with an open shadow root, and the styles as a constructed sheet: a page's
+  // CSP `style-src` governs `<style>` elements but not constructed sheets. A browser without
+  // them (Safari before 16.4) gets a `<style>` element instead.
+  function mount() {
+    var host = document.createElement('div');
+    host.id = 'biscotte';
+    host.lang = lang;
+    root = host.attachShadow({ mode: 'open' });
+    var css = __BISCOTTE_CSS__;
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      var style = document.createElement('style');
+      style.textContent = css;
+      root.appendChild(style);
+    }
+    document.body.appendChild(host);
+    // One listener for every control of the banner, read from `data-action`.
+    root.addEventListener('click', function (event) {
+      var control = event.target.closest('[data-action]');
+      if (control) act(control.getAttribute('data-action'));
+    });
+  }
+
+  function start(config) {
+    mount();
+    started = wasm_bindgen.start(origin, config);
+    if (!started) return;
+    // Escape closes the banner, which is a refusal: only while the dialog is shown.
+    document.addEventListener('keydown', function (event) {
+      if (event.key == 'Escape' && root.querySelector('[role=dialog]')) act('close');
+    });
+    // Any element of the page marked `data-biscotte-open` reopens the choices.
+    document.addEventListener('click', function (event) {
+      if (event.target.closest && event.target.closest('[data-biscotte-open]')) {
+        event.preventDefault();
+        act('manage');
+      }
+    });
+  }
 
   var config = fetch(configUrl, { credentials: 'omit' }).then(
     function (response) {
-      if (response.status === 404) {
+      if (response.status == 404) {
         throw new Error('unknown site id "' + site + '" on ' + origin + ' (check data-site, and that the site is published)');
       }
-      if (!response.ok) {
-        throw new Error(configUrl + ' answered HTTP ' + response.status);
-      }
-      return response.json().catch(function () {
-        throw new Error(configUrl + ' answered something that is not JSON');
-      });
+      if (!response.ok) throw new Error(configUrl + ' answered HTTP ' + response.status);
+      return response.text();
     },
     function () {
       throw new Error('the Biscotte server ' + origin + ' is unreachable (or refuses this origin)');
     }
   );
-  var engine = import(origin + '__BISCOTTE_GLUE__');
+  // Compiled while it downloads (`instantiateStreaming`, served as application/wasm).
+  var engine = wasm_bindgen({ module_or_path: origin + '__BISCOTTE_WASM__' });
 
   Promise.all([config, engine])
     .then(function (loaded) {
-      var glue = loaded[1];
-      return glue.default({ module_or_path: origin + '__BISCOTTE_WASM__' }).then(function () {
-        glue.start(origin, site, loaded[0]);
-      });
+      // Shown as soon as the body exists, without waiting for the rest of the document.
+      if (document.body) return start(loaded[0]);
+      new MutationObserver(function (_, observer) {
+        if (document.body) {
+          observer.disconnect();
+          start(loaded[0]);
+        }
+      }).observe(document.documentElement, { childList: true });
     })
     .catch(function (error) {
-      warn((error && error.message) || String(error));
+      fail((error && error.message) || String(error));
     });
+  // Gated scripts parsed after the start run too, once the document is complete.
+  document.addEventListener('DOMContentLoaded', function () {
+    if (started) wasm_bindgen.scan();
+  });
 })();

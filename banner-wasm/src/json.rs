@@ -1,7 +1,8 @@
 //! Writes the JSON the banner sends (a decision, the consent summary) by hand: serde_json's
 //! serializer would ship its error and number formatting to every visitor for two small objects.
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 
 /// A JSON object written field by field, in the order the fields are given.
 #[derive(Debug)]

@@ -1,46 +1,89 @@
-//! Biscotte's banner: the in-page consent engine, compiled to WebAssembly and started by
-//! `loader.js` with the site's published configuration.
+//! Biscotte's banner: the in-page consent engine, compiled to WebAssembly and started by the
+//! loader (`loader.js`, which holds the wasm-bindgen glue) with the projection of the site's
+//! published configuration for the page's language.
 //!
 //! Codemap: `view` decides (pure, host-tested); `engine` holds the page's state and runs the
-//! flows; `banner` owns the DOM nodes and listeners; `dom`, `read` (the server's JSON), `saved` (cookies), `gate` (scripts),
-//! `server` (the decision POST and its retries; `outbox` decides them) and `api` (`window.Biscotte`) are the edges to the browser.
-//! `start` is the only export.
+//! flows; `ui` builds the dialogs; `host` is the loader's side (cookies, storage, requests,
+//! timers, events); `outbox` decides what to do with unsent decisions; `json` writes the bodies.
+//! The exports below are the whole interface the loader calls.
+//!
+//! On wasm the crate is `no_std`: no `std` means no panic message formatting, no default
+//! allocator and no thread-locals, which together weighed more than the banner itself.
 
-mod api;
-mod banner;
-mod dom;
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+
+extern crate alloc;
+
 mod engine;
-mod gate;
+mod host;
 mod json;
 mod outbox;
-mod read;
-mod saved;
-mod server;
+mod ui;
 pub mod view;
 
-use wasm_bindgen::JsValue;
+/// `alloc`'s names that `std`'s prelude gives on the host.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::string::String;
+    pub use alloc::vec::Vec;
+}
+
+/// lol_alloc's free-list allocator: a few hundred bytes of wasm instead of dlmalloc's 7 KB. It is
+/// small enough to read whole (one file of about 200 lines), is tested with wasm-bindgen-test and
+/// fuzzing upstream, frees and reuses memory (unlike wee_alloc, which leaks and is
+/// unmaintained), and is used behind a lock type whose constructor needs no `unsafe` here.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+/// A panic stops the engine where it is (a wasm trap, which the loader reports) without the
+/// machinery that formats panic messages. The engine is written not to panic.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+use prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// Starts the banner on this page.
-///
-/// `config` is the body of `GET {server_origin}/api/v1/sites/{site}/config`, parsed by the
-/// loader with `JSON.parse`. A configuration that cannot be read shows no banner and runs
-/// nothing optional: the page stays as if refused.
+/// Starts the engine on this page with `config`, the body of `GET
+/// {server_origin}/api/v1/sites/{site}/banner?lang=…`. Returns whether it started: a projection
+/// that cannot be read, or a second copy of the loader, starts nothing (and nothing optional runs).
 #[wasm_bindgen]
-pub fn start(server_origin: String, site: String, config: JsValue) {
-    match read::published_config(&config) {
-        Ok(published) => engine::start_when_ready(server_origin, site, published),
-        Err(e) => dom::warn(
-            &[
-                "the configuration of site \"",
-                &site,
-                "\" from ",
-                &server_origin,
-                " is unreadable (",
-                &e.message(),
-                "); no banner is shown and nothing optional runs",
-            ]
-            .concat(),
-        ),
-    }
+pub fn start(server_origin: String, config: String) -> bool {
+    engine::start(server_origin, &config)
+}
+
+/// A control of the banner (its `data-action`), or `manage` for `Biscotte.open()` and the
+/// page's `data-biscotte-open` elements.
+#[wasm_bindgen]
+pub fn act(action: &str) {
+    engine::act(action);
+}
+
+/// `Biscotte.consent()`, as JSON: the choice in force, or `null`.
+#[wasm_bindgen]
+pub fn consent() -> String {
+    engine::consent_json()
+}
+
+/// The answer to the decision the loader last posted: its HTTP status (0: none), its
+/// `Retry-After` header (or empty) and, when recorded, its signed receipt (or empty).
+#[wasm_bindgen]
+pub fn answered(status: u16, retry_after: &str, receipt: String) {
+    engine::answered(status, retry_after, receipt);
+}
+
+/// The timer the engine asked for is due.
+#[wasm_bindgen]
+pub fn wake() {
+    engine::wake();
+}
+
+/// Runs the gated scripts parsed since the start (the loader calls it at `DOMContentLoaded`).
+#[wasm_bindgen]
+pub fn scan() {
+    engine::scan();
 }

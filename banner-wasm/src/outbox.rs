@@ -5,6 +5,7 @@
 //! Every decision is a record of the log, so none replaces another: the queue keeps them in the
 //! order they were made and sends them one at a time, oldest first.
 
+use crate::prelude::*;
 use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
 use biscotte_shared::time::DAY_MS;
 

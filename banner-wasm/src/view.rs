@@ -1,14 +1,15 @@
 //! What the banner shows and does, decided without a browser: which layer, which switches, which
-//! gated scripts may run, which cookies to delete. Pure, so it is tested on the host.
+//! gated scripts may run, which cookies to delete, what to send. Pure, so it is tested on the host.
 
 use crate::json::JsonObject;
-use biscotte_shared::api::ConsentRequest;
-use biscotte_shared::config::SiteConfig;
+use crate::prelude::*;
+use biscotte_shared::banner_config::{BannerConfig, CategoryLine, ServiceLine};
 use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
+use biscotte_shared::time::decimal;
 use biscotte_shared::{
-    COOKIE_NAME, Choices, Lang, Method, PromptReason, SavedConsent, Timestamp, needs_prompt,
+    COOKIE_NAME, Choices, Method, PromptReason, SavedConsent, Timestamp, needs_prompt,
 };
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
 
 /// How long the consent cookie lives: exactly as long as the choice is valid.
 pub const CONSENT_COOKIE_MAX_AGE_SECS: i64 = CHOICE_VALIDITY_DAYS * 86_400;
@@ -27,20 +28,13 @@ pub struct Startup {
 /// A choice that is still valid holds, and so does one that only lacks answers for new items:
 /// the services the visitor accepted keep running while the new ones stay blocked. An expired
 /// choice or one made under another policy version no longer counts for anything.
-pub fn startup(saved: Option<&SavedConsent>, config: &SiteConfig, now: Timestamp) -> Startup {
+pub fn startup(saved: Option<&SavedConsent>, config: &BannerConfig, now: Timestamp) -> Startup {
     let prompt = needs_prompt(saved, config, now);
     let in_force = match (&prompt, saved) {
         (None | Some(PromptReason::NewItems(_)), Some(saved)) => Some(saved.choices.clone()),
         _ => None,
     };
     Startup { prompt, in_force }
-}
-
-/// The banner's language: the page's `lang`, else the browser's, else French.
-pub fn pick_lang(page: Option<&str>, browser: Option<&str>) -> Lang {
-    page.and_then(Lang::from_tag)
-        .or_else(|| browser.and_then(Lang::from_tag))
-        .unwrap_or(Lang::Fr)
 }
 
 /// A control of the banner, named by its `data-action` attribute.
@@ -80,7 +74,7 @@ impl Action {
 
     /// The decision a one-click control records; `None` for controls that only change the view
     /// and for `save`, whose choices come from the switches.
-    pub fn decision(self, config: &SiteConfig) -> Option<(Method, Choices)> {
+    pub fn decision(self, config: &BannerConfig) -> Option<(Method, Choices)> {
         match self {
             Action::AcceptAll => Some((Method::AcceptAll, Choices::uniform(config, true))),
             Action::RejectAll => Some((Method::RejectAll, Choices::uniform(config, false))),
@@ -92,78 +86,39 @@ impl Action {
 }
 
 /// The choices of the second layer's switches: one answer per category.
-pub fn custom_choices(config: &SiteConfig, checked: &[String]) -> Choices {
+pub fn custom_choices(config: &BannerConfig, checked: &[String]) -> Choices {
     Choices::from_categories(config, |id| checked.iter().any(|c| c == id))
 }
 
 /// One category of the second layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Switch {
-    pub category: String,
-    pub title: String,
-    pub description: String,
-    /// `necessary`: shown switched on and disabled.
-    pub always_on: bool,
-    /// On only when the choice in force says yes: nothing is pre-ticked (LEGAL R07).
+pub struct Switch<'a> {
+    pub category: &'a CategoryLine,
+    /// On only when the choice in force says yes: nothing is pre-ticked (LEGAL R07). `necessary`
+    /// is shown on, and disabled.
     pub checked: bool,
-    pub services: Vec<ServiceLine>,
+    pub services: Vec<&'a ServiceLine>,
 }
 
-/// A service as the visitor reads it under its category.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceLine {
-    pub name: String,
-    pub provider: String,
-    pub privacy_policy_url: Option<String>,
-    /// Declared cookie names, joined for reading (`_ga, _gid`).
-    pub cookies: String,
-}
-
-/// The second layer's switches, `necessary` first as the configuration lists it, then the
-/// categories the visitor is asked about (built-in ones without a service are left out).
-pub fn switches(config: &SiteConfig, lang: Lang, in_force: Option<&Choices>) -> Vec<Switch> {
-    config
-        .categories
-        .iter()
-        .filter(|c| c.required || config.asks(c))
-        .map(|c| Switch {
-            category: c.id.clone(),
-            title: c.title.get(lang).to_owned(),
-            description: c.description.get(lang).to_owned(),
-            always_on: c.required,
+/// The second layer's switches, in the projection's order (`necessary` first, then the
+/// categories the visitor is asked about).
+pub fn switches<'a>(config: &'a BannerConfig, in_force: Option<&Choices>) -> Vec<Switch<'a>> {
+    let mut out = Vec::new();
+    for c in &config.categories {
+        out.push(Switch {
+            category: c,
             checked: c.required
                 || in_force.is_some_and(|ch| ch.categories.get(&c.id).copied().unwrap_or(false)),
-            services: config
-                .services
-                .iter()
-                .filter(|s| s.category == c.id)
-                .map(|s| ServiceLine {
-                    name: s.name.clone(),
-                    provider: s.provider.clone(),
-                    privacy_policy_url: web_link(&s.privacy_policy_url).map(str::to_owned),
-                    cookies: s
-                        .cookies
-                        .iter()
-                        .map(|k| k.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// A link the banner may render: web URLs and site paths only, never `javascript:` or `data:`.
-pub fn web_link(url: &str) -> Option<&str> {
-    let lower = url.trim_start().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with('/'))
-        .then_some(url)
+            services: config.services.iter().filter(|s| s.category == c.id).collect(),
+        });
+    }
+    out
 }
 
 /// Whether a gated script may run: a script that names a service needs that service's yes,
 /// otherwise its category's. Without any choice in force only `necessary` runs.
 pub fn script_may_run(
-    config: &SiteConfig,
+    config: &BannerConfig,
     choices: Option<&Choices>,
     category: Option<&str>,
     service: Option<&str>,
@@ -197,23 +152,20 @@ pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// choice in force every consent-requiring service counts as refused. The consent cookie itself
 /// is never deleted, whatever a declaration's pattern says.
 pub fn cookies_to_sweep<'a>(
-    config: &SiteConfig,
+    config: &BannerConfig,
     choices: Option<&Choices>,
     names: impl Iterator<Item = &'a str>,
 ) -> Vec<&'a str> {
     let none = Choices::default();
     let choices = choices.unwrap_or(&none);
-    let refused: Vec<_> = config
-        .consent_services()
-        .filter(|s| !choices.allows_service(config, &s.id))
-        .collect();
     let mut out: Vec<&str> = Vec::new();
     for name in names {
         if name != COOKIE_NAME
             && !out.contains(&name)
-            && refused
+            && config
+                .services
                 .iter()
-                .any(|s| s.cookies.iter().any(|c| c.matches(name)))
+                .any(|s| s.sets(name) && !choices.allows_service(config, &s.id))
         {
             out.push(name);
         }
@@ -225,7 +177,8 @@ pub fn cookies_to_sweep<'a>(
 /// with at least two labels. IP addresses and single-label hosts have no parents.
 pub fn domain_suffixes(hostname: &str) -> Vec<&str> {
     let is_ip = hostname.contains(':') || hostname.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let mut out = vec![hostname];
+    let mut out = Vec::new();
+    out.push(hostname);
     if !is_ip {
         let mut rest = hostname;
         while let Some((_, parent)) = rest.split_once('.') {
@@ -241,12 +194,11 @@ pub fn domain_suffixes(hostname: &str) -> Vec<&str> {
 /// The `document.cookie` assignments that expire `name` wherever it may live on this host:
 /// host-only, then with `Domain=` each suffix of the host name.
 pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
-    let mut out = vec![[name, "=; Path=/; Max-Age=0"].concat()];
-    out.extend(
-        domain_suffixes(hostname)
-            .into_iter()
-            .map(|d| [name, "=; Path=/; Domain=", d, "; Max-Age=0"].concat()),
-    );
+    let mut out = Vec::new();
+    out.push([name, "=; Path=/; Max-Age=0"].concat());
+    for d in domain_suffixes(hostname) {
+        out.push([name, "=; Path=/; Domain=", d, "; Max-Age=0"].concat());
+    }
     out
 }
 
@@ -258,7 +210,7 @@ pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
         "=",
         &saved.encode(),
         "; Path=/; Max-Age=",
-        &CONSENT_COOKIE_MAX_AGE_SECS.to_string(),
+        &decimal(CONSENT_COOKIE_MAX_AGE_SECS),
         "; SameSite=Lax",
         secure,
     ]
@@ -290,53 +242,29 @@ impl ConsentSummary<'_> {
     }
 }
 
-/// The body of `POST /api/v1/sites/{site}/consents`, as serde would write [`ConsentRequest`].
-pub fn request_json(request: &ConsentRequest) -> String {
+/// A decision as the banner sends it.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub consent_id: &'a str,
+    pub revision: &'a str,
+    pub method: Method,
+    pub choices: &'a Choices,
+    pub language: &'a str,
+    pub url: &'a str,
+}
+
+/// The body of `POST /api/v1/sites/{site}/consents`, as serde would write the protocol's
+/// `ConsentRequest`.
+pub fn request_json(request: &Request) -> String {
     JsonObject::new()
-        .string("consent_id", &request.consent_id)
-        .string("revision", &request.revision)
+        .string("consent_id", request.consent_id)
+        .string("revision", request.revision)
         .string("method", request.method.as_str())
-        .answers("categories", &request.categories)
-        .answers("services", &request.services)
-        .string("language", request.language.code())
-        .nullable("url", request.url.as_deref())
+        .answers("categories", &request.choices.categories)
+        .answers("services", &request.choices.services)
+        .string("language", request.language)
+        .string("url", request.url)
         .finish()
-}
-
-/// Words of the banner's own, beside the site owner's texts.
-#[derive(Clone, Copy, Debug)]
-pub struct Words {
-    pub always_on: &'static str,
-    /// Completes the close control's accessible name: closing refuses.
-    pub close_refuses: &'static str,
-    pub privacy_policy: &'static str,
-    pub cookies: &'static str,
-    pub no_service: &'static str,
-}
-
-pub fn words(lang: Lang) -> Words {
-    match lang {
-        Lang::Fr => Words {
-            always_on: "Toujours actifs",
-            close_refuses: "refuser tous les cookies facultatifs",
-            privacy_policy: "Politique de confidentialité",
-            cookies: "Cookies\u{a0}:",
-            no_service: "Aucun service de cette catégorie sur ce site.",
-        },
-        Lang::En => Words {
-            always_on: "Always on",
-            close_refuses: "refuse all optional cookies",
-            privacy_policy: "Privacy policy",
-            cookies: "Cookies:",
-            no_service: "No service of this kind on this site.",
-        },
-    }
-}
-
-/// The close control's accessible name: its visible text first (so voice control finds it), then
-/// what it does.
-pub fn close_label(lang: Lang, visible: &str) -> String {
-    [visible, " (", words(lang).close_refuses, ")"].concat()
 }
 
 #[cfg(test)]

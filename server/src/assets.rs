@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
+/// The loader with the wasm-bindgen glue and the styles inside (`banner-wasm/bundle.mjs`).
 pub const LOADER: &str = "loader.js";
-pub const GLUE: &str = "biscotte_banner.js";
 pub const WASM: &str = "biscotte_banner_bg.wasm";
 
 /// One immutable file, with its brotli and gzip forms.
@@ -93,7 +93,10 @@ impl Codec {
 pub struct BannerAssets {
     /// `/biscotte.js`, with the hashed URLs filled in (so compressed here, at start).
     pub loader: Asset,
-    /// Hashed file name (`biscotte_banner.1a2b3c4d5e6f.js`) → file.
+    /// The loader's validator (`"<first 48 bits of its SHA-256>"`): a returning visitor
+    /// revalidates it with a 304 instead of downloading it again.
+    pub loader_etag: String,
+    /// Hashed file name (`biscotte_banner_bg.1a2b3c4d5e6f.wasm`) → file.
     pub files: HashMap<String, Asset>,
 }
 
@@ -117,13 +120,15 @@ impl BannerAssets {
         };
         let loader =
             String::from_utf8(read(LOADER)?).map_err(|_| "loader.js is not UTF-8".to_owned())?;
-        let glue = read(GLUE)?;
         let wasm = read(WASM)?;
-        let glue_name = hashed_name(GLUE, &glue);
         let wasm_name = hashed_name(WASM, &wasm);
-        let loader = loader
-            .replace("__BISCOTTE_GLUE__", &format!("/assets/{glue_name}"))
-            .replace("__BISCOTTE_WASM__", &format!("/assets/{wasm_name}"));
+        if !loader.contains("__BISCOTTE_WASM__") {
+            return Err(format!(
+                "{} is not a loader this server can serve (no __BISCOTTE_WASM__ in it); rebuild the banner with `./dev build`",
+                dir.join(LOADER).display()
+            ));
+        }
+        let loader = loader.replace("__BISCOTTE_WASM__", &format!("/assets/{wasm_name}"));
         let asset = |name: &str, bytes: Vec<u8>, content_type| Asset {
             brotli: precompressed(dir, name, &bytes, Codec::Brotli),
             gzip: precompressed(dir, name, &bytes, Codec::Gzip),
@@ -131,17 +136,21 @@ impl BannerAssets {
             content_type,
         };
         let mut files = HashMap::new();
-        files.insert(
-            glue_name,
-            asset(GLUE, glue, "text/javascript; charset=utf-8"),
-        );
         files.insert(wasm_name, asset(WASM, wasm, "application/wasm"));
+        let loader_etag = format!(
+            "\"{}\"",
+            hex(Sha256::digest(loader.as_bytes()).get(..6).unwrap_or_default())
+        );
         let loader = Asset {
             brotli: Codec::Brotli.encode(loader.as_bytes()).map(Bytes::from),
             gzip: Codec::Gzip.encode(loader.as_bytes()).map(Bytes::from),
             bytes: loader.into(),
             content_type: "text/javascript; charset=utf-8",
         };
-        Ok(BannerAssets { loader, files })
+        Ok(BannerAssets {
+            loader,
+            loader_etag,
+            files,
+        })
     }
 }

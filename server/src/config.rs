@@ -30,8 +30,8 @@ pub struct Config {
     pub key_path: PathBuf,
     /// Static pages (demo, admin, audit). Default `www`.
     pub www_dir: PathBuf,
-    /// The built banner: `loader.js`, `biscotte_banner.js`, `biscotte_banner_bg.wasm`, and the
-    /// last two's `.br` and `.gz` forms. Default `target/banner`.
+    /// The built banner: `loader.js` (with the glue inside), `biscotte_banner_bg.wasm`, and the
+    /// wasm's `.br` and `.gz` forms. Default `target/banner`.
     pub banner_dir: PathBuf,
     /// Requests a minute per client on the public routes; `0` turns the limit off.
     /// Default [`DEFAULT_RATE_LIMIT_PER_MINUTE`].

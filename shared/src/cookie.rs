@@ -45,7 +45,7 @@ impl SavedConsent {
             &self.consent_id,
             self.revision.as_str(),
             &self.policy_version,
-            &self.decided_at.as_secs().to_string(),
+            &crate::time::decimal(self.decided_at.as_secs()),
             &list(&c.categories, true),
             &list(&c.categories, false),
             &list(&c.services, true),

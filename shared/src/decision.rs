@@ -4,6 +4,7 @@
 use crate::prelude::*;
 use crate::config::SiteConfig;
 use crate::error::FieldError;
+use crate::rules::Scope;
 use serde::{Deserialize, Serialize};
 use alloc::collections::BTreeMap;
 
@@ -38,41 +39,34 @@ pub struct Choices {
 
 impl Choices {
     /// The same answer for every category and service that needs consent.
-    pub fn uniform(config: &SiteConfig, accept: bool) -> Choices {
+    pub fn uniform(config: &impl Scope, accept: bool) -> Choices {
         Choices::from_categories(config, |_| accept)
     }
 
     /// One answer per category; each service follows its category.
-    pub fn from_categories(config: &SiteConfig, accept: impl Fn(&str) -> bool) -> Choices {
+    pub fn from_categories(config: &impl Scope, accept: impl Fn(&str) -> bool) -> Choices {
         // Built with `insert` rather than `collect`: collecting into a BTreeMap pulls a sort
         // into the banner's wasm (about 4 KB brotli).
         let mut choices = Choices::default();
-        for c in config.consent_categories() {
-            choices.categories.insert(c.id.clone(), accept(&c.id));
+        for id in config.asked_categories() {
+            choices.categories.insert(id.to_owned(), accept(id));
         }
-        for s in config.consent_services() {
-            let accepted = choices
-                .categories
-                .get(&s.category)
-                .copied()
-                .unwrap_or(false);
-            choices.services.insert(s.id.clone(), accepted);
+        for (id, category) in config.consent_services() {
+            let accepted = choices.categories.get(category).copied().unwrap_or(false);
+            choices.services.insert(id.to_owned(), accepted);
         }
         choices
     }
 
     /// Whether a category is accepted; `necessary` always is, in every configuration.
-    pub fn allows_category(&self, config: &SiteConfig, id: &str) -> bool {
-        match config.category(id) {
-            Some(c) if c.required => true,
-            _ => self.categories.get(id).copied().unwrap_or(false),
-        }
+    pub fn allows_category(&self, config: &impl Scope, id: &str) -> bool {
+        config.is_required(id) || self.categories.get(id).copied().unwrap_or(false)
     }
 
     /// Whether a service may run: services in `necessary` always may; others need their own yes.
-    pub fn allows_service(&self, config: &SiteConfig, id: &str) -> bool {
-        match config.service(id) {
-            Some(s) if config.category(&s.category).is_some_and(|c| c.required) => true,
+    pub fn allows_service(&self, config: &impl Scope, id: &str) -> bool {
+        match config.category_of(id) {
+            Some(category) if config.is_required(category) => true,
             Some(_) => self.services.get(id).copied().unwrap_or(false),
             None => false,
         }

@@ -18,6 +18,7 @@ mod prelude {
 }
 
 pub mod api;
+pub mod banner_config;
 pub mod config;
 pub mod cookie;
 pub mod decision;

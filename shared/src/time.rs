@@ -33,3 +33,35 @@ impl Timestamp {
         Self(self.0.saturating_add(ms))
     }
 }
+
+/// `n` in decimal, written without `core::fmt`: its machinery would weigh kilobytes in the
+/// banner's wasm for this one number.
+pub fn decimal(n: i64) -> String {
+    let mut digits = Vec::new();
+    let mut rest = n.unsigned_abs();
+    loop {
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(digits.len() + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(digits.iter().rev().map(|&d| char::from(d)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_writes_what_display_writes() {
+        for n in [0, 7, 10, 1_764_460_800, -42, i64::MIN, i64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
+    }
+}

@@ -14,11 +14,25 @@ pub async fn loader(
 ) -> Result<HttpResponse, ApiError> {
     match &state.banner {
         Ok(b) => {
-            let mut response = HttpResponse::Ok();
+            let fresh = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|tags| tags.split(',').any(|t| t.trim() == b.loader_etag));
+            let mut response = if fresh {
+                HttpResponse::NotModified()
+            } else {
+                HttpResponse::Ok()
+            };
             response
-                // The loader is tiny and must pick up new banner builds: revalidate it every time.
+                // The loader must pick up new banner builds: revalidated every time, which costs
+                // a returning visitor a 304 (it names the engine's content-hashed URL).
                 .insert_header(("Cache-Control", "no-cache"))
+                .insert_header((header::ETAG, b.loader_etag.as_str()))
                 .insert_header(("Access-Control-Allow-Origin", "*"));
+            if fresh {
+                return Ok(response.finish());
+            }
             Ok(encoded(&req, response, &b.loader))
         }
         Err(why) => {

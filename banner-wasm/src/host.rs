@@ -1,0 +1,89 @@
+//! The loader's side of the engine: small JavaScript functions that `loader.js` defines around
+//! the wasm-bindgen glue (the `bXxx` names), for what is one line of JavaScript but many imports
+//! and much Rust through `web-sys`: cookies, storage, the decision request, timers, events.
+
+use crate::prelude::*;
+use wasm_bindgen::prelude::wasm_bindgen;
+use web_sys::{Element, NodeList, ShadowRoot};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `console.warn("Biscotte: " + message)`.
+    #[wasm_bindgen(js_name = bWarn)]
+    pub fn warn(message: &str);
+    /// `console.warn("Biscotte: " + doing + ":", error)`, for an error the browser raised.
+    #[wasm_bindgen(js_name = bWarn)]
+    pub fn warn_js(doing: &str, error: &wasm_bindgen::JsValue);
+    /// `document.cookie`.
+    #[wasm_bindgen(js_name = bCookies)]
+    pub fn cookies() -> String;
+    /// `document.cookie = assignment`.
+    #[wasm_bindgen(js_name = bSetCookie)]
+    pub fn set_cookie(assignment: &str);
+    /// `location.hostname`.
+    #[wasm_bindgen(js_name = bHost)]
+    pub fn hostname() -> String;
+    /// Whether the page is served over https.
+    #[wasm_bindgen(js_name = bSecure)]
+    pub fn secure() -> bool;
+    /// `location.href`.
+    #[wasm_bindgen(js_name = bHref)]
+    pub fn href() -> String;
+    /// `localStorage[key]` (empty when absent, or when storage is refused).
+    #[wasm_bindgen(js_name = bLoad)]
+    pub fn load(key: &str) -> String;
+    /// Sets `localStorage[key]`; an empty text removes the entry (no trace once all is sent).
+    #[wasm_bindgen(js_name = bStore)]
+    pub fn store(key: &str, text: &str);
+    /// POSTs a decision (JSON) without credentials, then calls the export `answered`.
+    #[wasm_bindgen(js_name = bPost)]
+    pub fn post(url: &str, body: &str);
+    /// Calls the export `wake` in `ms` milliseconds.
+    #[wasm_bindgen(js_name = bLater)]
+    pub fn later(ms: f64);
+    /// `Date.now()`.
+    #[wasm_bindgen(js_name = bNow)]
+    pub fn now() -> f64;
+    /// `Math.random()`.
+    #[wasm_bindgen(js_name = bRandom)]
+    pub fn random() -> f64;
+    /// 128 bits from `crypto.getRandomValues`, as 32 lowercase hex digits (empty if unavailable).
+    #[wasm_bindgen(js_name = bRandomId)]
+    pub fn random_id() -> String;
+    /// Dispatches the bubbling `biscotte:consent` event on the document, `detail` being this JSON.
+    #[wasm_bindgen(js_name = bEmit)]
+    pub fn emit(detail: &str);
+    /// The banner's open shadow root (its host, `div#biscotte`, and its styles are the loader's).
+    #[wasm_bindgen(js_name = bRoot)]
+    pub fn root() -> ShadowRoot;
+    /// The gated scripts that have not run yet, in document order.
+    #[wasm_bindgen(js_name = bGated)]
+    pub fn gated() -> NodeList;
+    /// Runs a gated script once: a copy without its `type`, placed after it.
+    #[wasm_bindgen(js_name = bRevive)]
+    pub fn revive(script: &Element);
+    /// `document`, to create elements.
+    #[wasm_bindgen(js_name = bDoc)]
+    pub fn document() -> web_sys::Document;
+}
+
+/// Logs a warning made of parts; the banner never throws at the page.
+pub fn say(parts: &[&str]) {
+    warn(&parts.concat());
+}
+
+/// The time, in milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    now() as i64
+}
+
+/// The list's elements.
+pub fn elements(list: &NodeList) -> Vec<Element> {
+    let mut out = Vec::new();
+    for i in 0..list.length() {
+        if let Some(node) = list.item(i) {
+            out.push(wasm_bindgen::JsCast::unchecked_into(node));
+        }
+    }
+    out
+}
