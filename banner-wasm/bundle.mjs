@@ -9,7 +9,9 @@ import { transformSync } from 'esbuild';
 
 const [glueFile, out] = process.argv.slice(2);
 const here = new URL('.', import.meta.url).pathname;
-const glue = readFileSync(glueFile, 'utf8');
+const wasmFile = join(out, 'biscotte_banner_bg.wasm');
+const [wasm, glue] = shortenNames(readFileSync(wasmFile), readFileSync(glueFile, 'utf8'));
+writeFileSync(wasmFile, wasm);
 const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim();
 const template = readFileSync(join(here, 'loader.js'), 'utf8');
 for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_WASM__']) {
@@ -25,6 +27,78 @@ if (code.includes('__wbindgen_debug') || /\bimport\.meta\b/.test(code)) {
   throw new Error('the glue is not the no-modules build this loader expects');
 }
 writeFileSync(join(out, 'loader.js'), code);
+
+/** Short names for the engine's imports, their module and its exports, in the wasm and the glue
+ * alike. wasm-bindgen names each import `__wbg_<name>_<16 hex digits>` under the module
+ * `./biscotte_banner_bg.js`: written twice each (wasm and glue), the hashes alone cost hundreds of
+ * brotli bytes, since random digits do not compress. */
+function shortenNames(wasm, glue) {
+  const moduleName = './biscotte_banner_bg.js';
+  let n = 0;
+  const short = () => {
+    let name = '', i = n++;
+    do { name += 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'[i % 52]; i = Math.floor(i / 52); } while (i);
+    return name;
+  };
+  const renamed = new Map(); // old field name -> new
+  const exported = new Map();
+  const sections = [];
+  let at = 8;
+  const leb = () => { let v = 0, s = 0, b; do { b = wasm[at++]; v |= (b & 127) << s; s += 7; } while (b & 128); return v >>> 0; };
+  const enc = (v) => { const out = []; do { let b = v & 127; v >>>= 7; if (v) b |= 128; out.push(b); } while (v); return out; };
+  const str = (s) => { const b = Buffer.from(s); return [...enc(b.length), ...b]; };
+  const readStr = () => { const len = leb(); const s = wasm.subarray(at, at + len).toString(); at += len; return s; };
+  while (at < wasm.length) {
+    const id = wasm[at++];
+    const size = leb();
+    const start = at, end = at + size;
+    if (id === 2 || id === 7) {
+      const count = leb();
+      const body = [...enc(count)];
+      for (let i = 0; i < count; i++) {
+        if (id === 2) {
+          const mod = readStr(), field = readStr();
+          const isOurs = mod === moduleName;
+          if (isOurs && !renamed.has(field)) renamed.set(field, short());
+          body.push(...str(isOurs ? 'a' : mod), ...str(isOurs ? renamed.get(field) : field));
+        } else {
+          const field = readStr();
+          // The engine's own exports keep their names: the glue's functions call them by name.
+          const keep = /^(memory|act|answered|consent|scan|start|wake)$/.test(field);
+          if (!keep) exported.set(field, 'x' + short());
+          body.push(...str(keep ? field : exported.get(field)));
+        }
+        const descStart = at;
+        const kind = wasm[at++];
+        if (kind === 0 || (id === 7)) leb();
+        else if (kind === 1) { at++; const flags = leb(); leb(); if (flags & 1) leb(); }
+        else if (kind === 2) { const flags = leb(); leb(); if (flags & 1) leb(); }
+        else if (kind === 3) { at += 2; }
+        else if (kind === 4) { at++; leb(); }
+        else throw new Error(`unknown import kind ${kind}`);
+        body.push(...wasm.subarray(descStart, at));
+      }
+      if (at !== end) throw new Error(`section ${id} was not read to its end`);
+      sections.push(Buffer.from([id, ...enc(body.length), ...body]));
+    } else {
+      sections.push(wasm.subarray(start - 1 - enc(size).length, end));
+    }
+    at = end;
+  }
+  let text = glue.replace(`"${moduleName}": import0`, 'a: import0');
+  for (const [from, to] of renamed) {
+    const key = new RegExp(`(\\s)${from}:`, 'g');
+    if (!key.test(text)) throw new Error(`the glue has no import ${from}`);
+    text = text.replace(key, `$1${to}:`);
+  }
+  for (const [from, to] of exported) {
+    text = text.replace(new RegExp(`\\bwasm\\.${from}\\b`, 'g'), `wasm.${to}`);
+  }
+  if (text.includes(moduleName) || /__wbg_\w+_[0-9a-f]{16}:/.test(text)) {
+    throw new Error('the glue still names an import the wasm no longer has');
+  }
+  return [Buffer.concat([wasm.subarray(0, 8), ...sections]), text];
+}
 
 function compress(file) {
   const bytes = readFileSync(file);

@@ -2,7 +2,7 @@
 //! serializer would ship its error and number formatting to every visitor for two small objects.
 
 use crate::prelude::*;
-use alloc::collections::BTreeMap;
+use biscotte_shared::decision::Answers;
 
 /// A JSON object written field by field, in the order the fields are given.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ impl JsonObject {
     }
 
     /// A map of ids to answers: `{"analytics":true,…}`.
-    pub fn answers(mut self, key: &str, answers: &BTreeMap<String, bool>) -> JsonObject {
+    pub fn answers(mut self, key: &str, answers: &Answers) -> JsonObject {
         self.key(key);
         let mut inner = JsonObject::new();
         for (id, answer) in answers {

@@ -9,7 +9,7 @@ use biscotte_shared::time::decimal;
 use biscotte_shared::{
     COOKIE_NAME, Choices, Method, PromptReason, SavedConsent, Timestamp, needs_prompt,
 };
-use alloc::collections::BTreeMap;
+use biscotte_shared::decision::Answers;
 
 /// How long the consent cookie lives: exactly as long as the choice is valid.
 pub const CONSENT_COOKIE_MAX_AGE_SECS: i64 = CHOICE_VALIDITY_DAYS * 86_400;
@@ -222,8 +222,8 @@ pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
 pub struct ConsentSummary<'a> {
     /// `null` when the choice was made on an earlier page: the cookie does not keep the method.
     pub method: Option<Method>,
-    pub categories: &'a BTreeMap<String, bool>,
-    pub services: &'a BTreeMap<String, bool>,
+    pub categories: &'a Answers,
+    pub services: &'a Answers,
     /// Left out of the event; `null` in `consent()` until the server has answered.
     pub receipt: Option<Option<&'a str>>,
 }

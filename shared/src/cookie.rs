@@ -11,7 +11,7 @@ use crate::config::{is_valid_id, is_valid_policy_version};
 use crate::decision::{Choices, is_valid_consent_id};
 use crate::revision::Revision;
 use crate::time::Timestamp;
-use alloc::collections::BTreeMap;
+use crate::decision::Answers;
 
 pub const COOKIE_NAME: &str = "biscotte";
 pub const FORMAT_VERSION: &str = "1";
@@ -32,7 +32,7 @@ pub struct Garbled;
 
 impl SavedConsent {
     pub fn encode(&self) -> String {
-        let list = |map: &BTreeMap<String, bool>, value: bool| {
+        let list = |map: &Answers, value: bool| {
             map.iter()
                 .filter(|(_, v)| **v == value)
                 .map(|(k, _)| k.as_str())
@@ -82,7 +82,7 @@ impl SavedConsent {
         }
         let secs: i64 = secs.parse().map_err(|_| Garbled)?;
         let parse_list =
-            |list: &str, value: bool, target: &mut BTreeMap<String, bool>| -> Result<(), Garbled> {
+            |list: &str, value: bool, target: &mut Answers| -> Result<(), Garbled> {
                 if list.is_empty() {
                     return Ok(());
                 }

@@ -29,12 +29,111 @@ impl Method {
     }
 }
 
+/// Answers by id (`true` = accepted), kept sorted by id: what a `BTreeMap<String, bool>` would
+/// hold, as a sorted list. A site has at most [`MAX_CATEGORIES`] categories and [`MAX_SERVICES`]
+/// services, so a binary search over a list is as fast, and the banner's wasm carries a few
+/// hundred bytes of `Vec` code instead of about 6 KB of B-tree code. Serialized as a JSON object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "BTreeMap<String, bool>", into = "BTreeMap<String, bool>")]
+pub struct Answers(Vec<(String, bool)>);
+
+impl Answers {
+    pub fn new() -> Answers {
+        Answers(Vec::new())
+    }
+
+    fn find(&self, id: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(id))
+    }
+
+    /// Sets the answer for `id`; returns the one it replaces.
+    pub fn insert(&mut self, id: String, accepted: bool) -> Option<bool> {
+        match self.find(&id) {
+            Ok(at) => self
+                .0
+                .get_mut(at)
+                .map(|(_, v)| core::mem::replace(v, accepted)),
+            Err(at) => {
+                self.0.insert(at, (id, accepted));
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&bool> {
+        self.find(id)
+            .ok()
+            .and_then(|at| self.0.get(at))
+            .map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.find(id).is_ok()
+    }
+
+    /// The answers in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &bool)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &bool> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<BTreeMap<String, bool>> for Answers {
+    fn from(map: BTreeMap<String, bool>) -> Answers {
+        // A BTreeMap iterates in key order: the list is sorted as it is built.
+        Answers(map.into_iter().collect())
+    }
+}
+
+impl From<Answers> for BTreeMap<String, bool> {
+    fn from(answers: Answers) -> BTreeMap<String, bool> {
+        answers.0.into_iter().collect()
+    }
+}
+
+impl FromIterator<(String, bool)> for Answers {
+    /// A later answer for the same id replaces an earlier one, as in a map.
+    fn from_iter<I: IntoIterator<Item = (String, bool)>>(items: I) -> Answers {
+        let mut answers = Answers::new();
+        for (id, accepted) in items {
+            answers.insert(id, accepted);
+        }
+        answers
+    }
+}
+
+impl<'a> IntoIterator for &'a Answers {
+    type Item = (&'a String, &'a bool);
+    type IntoIter = core::iter::Map<
+        core::slice::Iter<'a, (String, bool)>,
+        fn(&'a (String, bool)) -> (&'a String, &'a bool),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
 /// Choices per category and per service (`true` = accepted). Anything absent was never answered
 /// and therefore counts as refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choices {
-    pub categories: BTreeMap<String, bool>,
-    pub services: BTreeMap<String, bool>,
+    pub categories: Answers,
+    pub services: Answers,
 }
 
 impl Choices {
@@ -125,7 +224,7 @@ impl Decision {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut categories = BTreeMap::new();
+        let mut categories = Answers::new();
         for (id, &accepted) in &choices.categories {
             let field = format!("categories.{id}");
             match config.category(id) {
@@ -161,7 +260,7 @@ impl Decision {
                 ));
             }
         }
-        let mut services = BTreeMap::new();
+        let mut services = Answers::new();
         for (id, &accepted) in &choices.services {
             let field = format!("services.{id}");
             let Some(s) = config.service(id) else {

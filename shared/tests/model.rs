@@ -209,8 +209,8 @@ fn decide(
             .collect::<BTreeMap<_, _>>()
     };
     let choices = Choices {
-        categories: map(cats),
-        services: map(svcs),
+        categories: map(cats).into(),
+        services: map(svcs).into(),
     };
     Decision::parse("0123456789abcdef0123456789abcdef", method, &choices, config)
         .map_err(|e| e.field)
@@ -405,8 +405,8 @@ fn the_largest_decision_a_site_may_ask_for_fits_the_body_limit() {
         consent_id: "0123456789abcdef0123456789abcdef".into(),
         revision: Revision::of(&config).as_str().to_owned(),
         method: Method::AcceptAll,
-        categories: choices.categories,
-        services: choices.services,
+        categories: choices.categories.into(),
+        services: choices.services.into(),
         language: Lang::Fr,
         url: Some(format!("https://{}", "a".repeat(PAGE_URL_MAX_CHARS))),
     };

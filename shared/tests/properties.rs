@@ -27,8 +27,8 @@ fn saved() -> impl Strategy<Value = SavedConsent> {
                 policy_version,
                 decided_at: Timestamp::from_secs(secs),
                 choices: Choices {
-                    categories,
-                    services,
+                    categories: categories.into(),
+                    services: services.into(),
                 },
             },
         )

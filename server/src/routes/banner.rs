@@ -192,8 +192,8 @@ pub async fn record(
         .await?
         .ok_or_else(unknown_revision)?;
     let choices = Choices {
-        categories: body.categories,
-        services: body.services,
+        categories: body.categories.into(),
+        services: body.services.into(),
     };
     let decision = Decision::parse(&body.consent_id, body.method, &choices, &shown.config)
         .map_err(ApiError::Invalid)?;
