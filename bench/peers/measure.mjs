@@ -599,13 +599,21 @@ function summariseWire(entry, loads) {
     const vis = l.pre.bannerVisibleAt, origin = l.pre.timeOrigin;
     let total = 0;
     for (const w of ws) {
+      // A response from the browser's cache has no body on the wire: CDP reports an
+      // encodedDataLength below the size of its (cached) headers, so Playwright's body size is
+      // negative. Counted apart, in neither the bytes nor the total.
+      if (w.bodyBytes < 0) {
+        const x = byUrl.get(w.url);
+        if (x) x.fromCache++;
+        continue;
+      }
       const startMs = origin ? w.startWallMs - origin : null;
       const before = vis === null || startMs === null || startMs <= vis;
       if (before) total += w.bodyBytes;
       if (!byUrl.has(w.url)) {
         byUrl.set(w.url, {
           url: w.url, path: w.path, method: w.method, kind: isConfig(entry, w.url) ? 'config' : 'library',
-          status: [], contentEncoding: [], bodyBytes: [], headerBytes: [], contentLength: [], startMs: [], afterBannerVisible: 0, n: 0,
+          status: [], contentEncoding: [], bodyBytes: [], headerBytes: [], contentLength: [], startMs: [], afterBannerVisible: 0, fromCache: 0, n: 0,
         });
       }
       const x = byUrl.get(w.url);
@@ -621,7 +629,7 @@ function summariseWire(entry, loads) {
     totals.push(total);
   }
   if (!totals.length) return null;
-  const files = [...byUrl.values()].map((x) => ({
+  const files = [...byUrl.values()].filter((x) => x.bodyBytes.length).map((x) => ({
     ...x, bodyBytesMedian: median(x.bodyBytes), bodyBytesMin: Math.min(...x.bodyBytes), bodyBytesMax: Math.max(...x.bodyBytes),
     startMsMedian: median(x.startMs),
   })).sort((a, b) => (a.startMsMedian ?? 0) - (b.startMsMedian ?? 0));

@@ -134,6 +134,8 @@ def wire_table(s: dict, wire: dict, files: list, rows: list) -> dict:
         spread = "" if w["bodyBytesMin"] == w["bodyBytesMax"] else f" ({fmt(w['bodyBytesMin'])}–{fmt(w['bodyBytesMax'])})"
         enc = ", ".join(e or "none" for e in w["contentEncoding"])
         late = f"; after the banner was visible in {w['afterBannerVisible']}/{w['n']} loads" if w["afterBannerVisible"] else ""
+        if w.get("fromCache"):
+            late += f"; {w['fromCache']} more from the browser's cache, not counted"
         rows.append([s["label"], w["path"], w["kind"], ", ".join(str(x) for x in w["status"]), enc,
                      fmt(int(body)) + spread, fmt(br) if br is not None else "–",
                      ratio(body, br) if br is not None else "–", fmt(m["raw"]) if m else "–",
