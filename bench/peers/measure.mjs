@@ -5,9 +5,12 @@
 //
 // For every entry in entries/<name>/ (entry.json + index.html) and every run it does two
 // loads, each in a fresh browser context: one that clicks the banner's "reject all" and one
-// that clicks "accept all". It records timing, layout shift, JS heap, requests, cookies and
-// whether the gated stubs ran, then prints medians and behaviour tables and writes
-// results/measure.json (raw data, read by sizes.py) and results/measure.md.
+// that clicks "accept all", then loads the page again in the same context (the returning
+// visit: consent cookie, storage and HTTP cache kept). It records timing, layout shift, JS heap,
+// requests, cookies, whether the gated stubs ran and when the first one ran on the returning
+// visit, and the encoded bytes received from any other loopback origin (a banner's own server),
+// then prints medians and behaviour tables and writes results/measure.json (raw data, read by
+// sizes.py) and results/measure.md.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +34,8 @@ const SETTLE_MS = Number(opt('settle', 1000));
 const COOLDOWN_MS = Number(opt('cooldown', 400));
 const OUT = path.resolve(ROOT, opt('out', 'results'));
 const RELOAD_CHECK = opt('no-reload-check', false) !== true;
+// Cache-Control of the harness's page server for every file but HTML (see lib/server.mjs)
+const STATIC_CACHE = String(opt('static-cache', 'public, max-age=86400'));
 const NETLOG = opt('netlog', ''); // path: write a Chromium NetLog and list every socket address it opened
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const NECESSARY_COOKIE = 'necessary_session';
@@ -202,6 +207,7 @@ async function pageState(page) {
       shifts: (H.shifts || []).slice(), lcp: (H.lcp || []).slice(), events: (H.events || []).slice(),
       stubRuns: (window.__stubRuns || []).slice(), localStorage: ls, sessionStorage: ss,
       contentHash: h, instrumentationErrors: H.errors || [],
+      timeOrigin: performance.timeOrigin,
     };
   });
 }
@@ -229,31 +235,82 @@ async function firstLayer(page, sel) {
 }
 
 // ---------------------------------------------------------------- one load
+const isLoopbackHost = (h) => /^127\./.test(h) || h === 'localhost';
+
+// entry.json "config": the site's own configuration, reported apart from the library by
+// sizes.py. An item matches a request by its path ("/consent-config.js"), its URL without the
+// query, or its full URL; an item ending in "*" matches every request whose URL (or path) starts
+// with what precedes the star, so one item covers every layout of a banner server's config routes.
+function isConfig(entry, url) {
+  let u;
+  try { u = new URL(url, 'http://entry.invalid'); } catch { return false; }
+  const forms = [url, u.pathname, u.pathname + u.search, u.origin + u.pathname, u.origin + u.pathname + u.search];
+  return entry.config.some((c) => (c.endsWith('*') ? forms.some((f) => f.startsWith(c.slice(0, -1))) : forms.includes(c)));
+}
+
+// The request headers that can change what a server answers for the same URL; sizes.py sends
+// them again when it fetches a remote file anew.
+const REPLAYED_HEADERS = ['origin', 'accept', 'accept-language'];
+
 async function measureLoad(browser, entry, server, flow, { screenshot } = {}) {
   const ctx = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, locale: 'en-US' });
   await ctx.addInitScript(instrument, { banner: entry.control ? null : entry.selectors.banner, pierce: !!entry.pierceShadow });
-  const page = await ctx.newPage();
-  const rec = { entry: entry.name, flow, errors: [], requests: [], externalRequests: [] };
+  let page = await ctx.newPage();
+  const rec = { entry: entry.name, flow, errors: [], requests: [], externalRequests: [], wire: [] };
   let phase = 'pre';
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    const local = u.protocol === 'data:' || u.protocol === 'blob:' || /^127\./.test(u.hostname) || u.hostname === 'localhost';
-    if (!local) rec.externalRequests.push({ phase, url: r.url() });
-    if (u.protocol === 'http:' || u.protocol === 'https:') rec.requests.push({ phase, url: r.url(), type: r.resourceType(), path: u.pathname });
-  });
-  page.on('pageerror', (e) => rec.errors.push({ phase, kind: 'pageerror', text: String(e.message || e).slice(0, 300) }));
-  // GET responses from another loopback origin than the entry's server (e.g. the banner's own
-  // server on its own port): sizes.py fetches them again by URL.
+  const entryOrigin = new URL(server.url).origin;
+  // GET 200 responses from another loopback origin than the entry's server (e.g. the banner's own
+  // server on its own port), keyed by full URL: sizes.py fetches them again by URL.
   const remote = new Map();
-  page.on('response', (r) => {
-    try {
+  const pending = []; // async look-ups (sizes, headers) that must end before the context closes
+  const watch = (p) => {
+    const phaseOf = new WeakMap(); // the phase in which each request started
+    p.on('request', (r) => {
+      phaseOf.set(r, phase);
       const u = new URL(r.url());
-      const loop = /^127\./.test(u.hostname) || u.hostname === 'localhost';
-      if (!loop || u.origin === new URL(server.url).origin || r.request().method() !== 'GET' || r.status() !== 200) return;
-      if (!remote.has(r.url())) remote.set(r.url(), { phase, url: r.url(), path: u.origin + u.pathname });
-    } catch { /* ignore */ }
-  });
-  page.on('console', (m) => { if (m.type() === 'error') rec.errors.push({ phase, kind: 'console', text: m.text().slice(0, 300) }); });
+      const local = u.protocol === 'data:' || u.protocol === 'blob:' || isLoopbackHost(u.hostname);
+      if (!local) rec.externalRequests.push({ phase, url: r.url() });
+      if (u.protocol === 'http:' || u.protocol === 'https:') rec.requests.push({ phase, url: r.url(), type: r.resourceType(), path: u.pathname });
+    });
+    p.on('pageerror', (e) => rec.errors.push({ phase, kind: 'pageerror', text: String(e.message || e).slice(0, 300) }));
+    p.on('console', (m) => { if (m.type() === 'error') rec.errors.push({ phase, kind: 'console', text: m.text().slice(0, 300) }); });
+    p.on('response', (r) => {
+      try {
+        const u = new URL(r.url());
+        if (!isLoopbackHost(u.hostname) || u.origin === entryOrigin || r.request().method() !== 'GET' || r.status() !== 200) return;
+        if (remote.has(r.url())) return;
+        const f = { phase, url: r.url(), path: u.origin + u.pathname + u.search, response: r, headers: {} };
+        remote.set(r.url(), f);
+        pending.push(r.request().allHeaders().then((h) => {
+          for (const k of REPLAYED_HEADERS) if (h[k] !== undefined) f.headers[k] = h[k];
+        }, () => {}));
+      } catch { /* ignore */ }
+    });
+    // What crossed the wire from another loopback origin: the encoded (compressed) body as the
+    // browser received it (Playwright: CDP Network.loadingFinished.encodedDataLength minus the
+    // response headers) and the Content-Encoding it came with.
+    p.on('requestfinished', (r) => {
+      let u;
+      try { u = new URL(r.url()); } catch { return; }
+      if (!isLoopbackHost(u.hostname) || u.origin === entryOrigin) return;
+      const ph = phaseOf.get(r) || phase;
+      pending.push((async () => {
+        const resp = await r.response();
+        const sizes = await r.sizes();
+        const t = r.timing();
+        rec.wire.push({
+          phase: ph, url: r.url(), path: u.origin + u.pathname + u.search, method: r.method(),
+          status: resp ? resp.status() : null,
+          contentEncoding: resp ? await resp.headerValue('content-encoding') : null,
+          contentLength: resp ? await resp.headerValue('content-length') : null,
+          bodyBytes: sizes.responseBodySize, headerBytes: sizes.responseHeadersSize,
+          startWallMs: t.startTime, // ms since the epoch; made page-relative in summarise()
+          responseEndMs: t.responseEnd, // ms after startWallMs, -1 when unknown
+        });
+      })().catch((e) => rec.errors.push({ phase: ph, kind: 'harness', text: `sizes of ${r.url()}: ${String(e.message || e).split('\n')[0]}` })));
+    });
+  };
+  watch(page);
   const cdp = await ctx.newCDPSession(page);
   if (THROTTLE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
   rec.timeDomain = await cdp.send('Performance.enable', { timeDomain: 'threadTicks' })
@@ -315,19 +372,24 @@ async function measureLoad(browser, entry, server, flow, { screenshot } = {}) {
       if (!c) c = rec.post.cookies.find((k) => k.name !== NECESSARY_COOKIE && !isTracker(k.name));
       rec.post.consentCookie = c ? { ...c, decoded: decodeCookieValue(c.value), expectedName: entry.consentCookie || null } : null;
 
-      // ---- next page view: is the choice remembered and applied?
+      // ---- returning visit: a second page load in the same context (consent cookie,
+      // localStorage and HTTP cache kept), in a new tab after the first one is closed, as a
+      // visitor coming back later would. Is the choice remembered and applied, and how soon does
+      // the first accepted script run?
+      // First, the bodies of the remote files while the first page still holds them: sizes.py
+      // checks that its own fetch of each URL gets the same bytes as the browser did.
+      for (const f of remote.values()) {
+        try { f.decodedBytes = (await f.response.body()).length; } catch { /* body evicted: no check */ }
+      }
       if (RELOAD_CHECK) {
-        phase = 'reload';
-        await page.evaluate(() => { window.__stubRuns = []; }).catch(() => {});
-        await page.reload({ waitUntil: 'load', timeout: 30000 });
-        await sleep(1500);
-        const st = await page.evaluate(() => ({ visible: window.__harness ? window.__harness.isBannerVisible() : null, stubs: (window.__stubRuns || []).map((s) => s.stub) }));
-        rec.reload = { bannerShown: st.visible, stubsRan: st.stubs };
+        rec.returning = await returningVisit(ctx, page, server, flow, watch, (p) => { phase = p; });
+        page = null;
       }
     }
   } catch (e) {
     rec.errors.push({ phase, kind: 'harness', text: String(e.message || e).split('\n')[0] });
   } finally {
+    await Promise.allSettled(pending);
     await ctx.close().catch(() => {});
     await sleep(COOLDOWN_MS); // let the renderer process go away before the next load
   }
@@ -340,17 +402,80 @@ async function measureLoad(browser, entry, server, flow, { screenshot } = {}) {
     let kind = 'library';
     if (p === '/' || p === '/index.html') kind = 'document';
     else if (p.startsWith('/stub/')) kind = 'stub';
-    else if (entry.config.includes(p)) kind = 'config';
+    else if (isConfig(entry, p)) kind = 'config';
     seen.set(p, { path: p, file: path.relative(ROOT, l.file), kind });
   }
   for (const r of remote.values()) {
-    const p = r.path;
-    if (seen.has(p)) continue;
-    const kind = entry.config.includes(r.url) || entry.config.includes(p) ? 'config' : 'library';
-    seen.set(p, { path: p, file: null, url: r.url, kind });
+    if (seen.has(r.path)) continue;
+    const f = { path: r.path, file: null, url: r.url, kind: isConfig(entry, r.url) ? 'config' : 'library', headers: r.headers };
+    if (r.decodedBytes !== undefined) f.decodedBytes = r.decodedBytes;
+    seen.set(r.path, f);
   }
   rec.files = [...seen.values()];
   return rec;
+}
+
+// The returning visit of one load: closes `page`, opens a new tab in the same context and loads
+// the entry's page again. The HTML is refetched (lib/server.mjs sends it no-store); every other
+// response is cached or not as its server said. The time of the first accepted script is the
+// `performance.now()` (origin: this navigation's start) that the stub itself pushes to
+// window.__stubRuns when it runs (stub/ga.js, stub/hotjar.js), the same for every entry.
+async function returningVisit(ctx, page, server, flow, watch, setPhase) {
+  setPhase('return');
+  await page.close();
+  const p = await ctx.newPage();
+  watch(p);
+  const cdp = await ctx.newCDPSession(p);
+  if (THROTTLE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
+  // Which responses came from the HTTP cache, which were revalidated (304), which crossed the
+  // network, and the bytes they took (headers + encoded body).
+  const net = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => {
+    if (/^https?:/.test(e.request.url)) net.set(e.requestId, { url: e.request.url, status: null, cache: false, bytes: 0 });
+  });
+  cdp.on('Network.requestServedFromCache', (e) => { const x = net.get(e.requestId); if (x) x.cache = true; });
+  cdp.on('Network.responseReceived', (e) => {
+    const x = net.get(e.requestId);
+    if (x) { x.status = e.response.status; if (e.response.fromDiskCache || e.response.fromPrefetchCache) x.cache = true; }
+  });
+  cdp.on('Network.loadingFinished', (e) => { const x = net.get(e.requestId); if (x) x.bytes = e.encodedDataLength; });
+  // The status as it came over the wire: a revalidated response is reported to the page (and
+  // in responseReceived) as the cached 200; only the raw headers say 304. The extra-info event
+  // may come before or after the others, hence its own map.
+  const wireStatus = new Map();
+  cdp.on('Network.responseReceivedExtraInfo', (e) => wireStatus.set(e.requestId, e.statusCode));
+  await cdp.send('Network.enable');
+  await p.goto(server.url, { waitUntil: 'load', timeout: 30000 });
+  const loadedAt = Date.now();
+  if (flow === 'accept') {
+    await p.waitForFunction(() => (window.__stubRuns || []).length >= 2, null, { timeout: 5000, polling: 50 }).catch(() => {});
+  }
+  // At least 1.5 s after load, so a banner that shows late is seen too.
+  await sleep(Math.max(0, 1500 - (Date.now() - loadedAt)));
+  const st = await p.evaluate(() => {
+    const H = window.__harness;
+    const nav = performance.getEntriesByType('navigation')[0];
+    return {
+      bannerVisibleAt: H ? H.bannerVisibleAt : null, visibleNow: H ? H.isBannerVisible() : null,
+      stubRuns: (window.__stubRuns || []).slice(), load: nav ? nav.loadEventEnd : null, dcl: nav ? nav.domContentLoadedEventEnd : null,
+      timeOrigin: performance.timeOrigin,
+    };
+  });
+  const reqs = [...net.entries()].map(([id, r]) => ({ ...r, wireStatus: wireStatus.get(id) ?? null }));
+  const firstStub = st.stubRuns.length ? Math.min(...st.stubRuns.map((s) => s.t)) : null;
+  return {
+    // shown in any animation frame since the document started (the init script's per-frame check)
+    bannerShown: st.bannerVisibleAt !== null || !!st.visibleNow,
+    bannerVisibleAt: st.bannerVisibleAt,
+    stubsRan: st.stubRuns.map((s) => s.stub), stubRuns: st.stubRuns, firstStubMs: firstStub,
+    loadMs: st.load, dclMs: st.dcl, timeOrigin: st.timeOrigin,
+    requests: reqs.length,
+    fromCache: reqs.filter((r) => r.cache).length,
+    revalidated: reqs.filter((r) => !r.cache && r.wireStatus === 304).length,
+    network: reqs.filter((r) => !r.cache).length,
+    networkBytes: reqs.filter((r) => !r.cache).reduce((n, r) => n + r.bytes, 0),
+    list: reqs.map((r) => ({ url: r.url, status: r.status, wireStatus: r.wireStatus, cache: r.cache, bytes: r.bytes })),
+  };
 }
 
 // ---------------------------------------------------------------- summarise
@@ -379,7 +504,7 @@ function summarise(entry, loads) {
     domNodes: loads.filter((l) => l.mainThread).map((l) => l.mainThread.nodes),
     heapBeforeGC: loads.filter((l) => l.heap).map((l) => l.heap.usedBeforeGC),
     requestsPre: pre.map((l) => l.preRequestCount),
-    requestsAfterAccept: loads.filter((l) => l.flow === 'accept').map((l) => l.requests.filter((r) => r.phase !== 'reload').length),
+    requestsAfterAccept: loads.filter((l) => l.flow === 'accept').map((l) => l.requests.filter((r) => r.phase !== 'return').length),
     clickToHiddenMs: loads.filter((l) => l.post && l.post.hiddenAt !== null && l.post.pointerDownAt !== null).map((l) => l.post.hiddenAt - l.post.pointerDownAt),
     clickEventMs: loads.map(inp).filter((x) => x !== null),
     errors: loads.flatMap((l) => l.errors.map((e) => `${l.flow}/${e.phase}/${e.kind}: ${e.text}`)),
@@ -410,8 +535,8 @@ function summarise(entry, loads) {
         cookieSets: [...new Set(rej.filter((l) => l.post).map((l) => names(l.post.cookies).join(',')))],
         consentCookie: (rej.find((l) => l.post && l.post.consentCookie) || {}).post?.consentCookie || null,
         storage: (rej.find((l) => l.post) || {}).post?.localStorage || {},
-        reloadBannerShown: rej.filter((l) => l.reload && l.reload.bannerShown).length,
-        reloadStubsRan: rej.filter((l) => l.reload && l.reload.stubsRan.length).length,
+        returnBannerShown: rej.filter((l) => l.returning && l.returning.bannerShown).length,
+        returnStubsRan: rej.filter((l) => l.returning && l.returning.stubsRan.length).length,
       },
       accept: {
         n: acc.length,
@@ -422,16 +547,93 @@ function summarise(entry, loads) {
         cookieSets: [...new Set(acc.filter((l) => l.post).map((l) => names(l.post.cookies).join(',')))],
         consentCookie: (acc.find((l) => l.post && l.post.consentCookie) || {}).post?.consentCookie || null,
         storage: (acc.find((l) => l.post) || {}).post?.localStorage || {},
-        reloadBannerShown: acc.filter((l) => l.reload && l.reload.bannerShown).length,
-        reloadBothStubsRan: acc.filter((l) => l.reload && ['ga', 'hotjar'].every((k) => l.reload.stubsRan.includes(k))).length,
+        returnBannerShown: acc.filter((l) => l.returning && l.returning.bannerShown).length,
+        returnBothStubsRan: acc.filter((l) => l.returning && ['ga', 'hotjar'].every((k) => l.returning.stubsRan.includes(k))).length,
       },
     };
   }
-  // union of files loaded over all loads (for sizes.py)
+  if (!entry.control) {
+    // returning visits (see returningVisit): the timing is of the accept flow's
+    const ret = loads.filter((l) => l.returning);
+    const acc = ret.filter((l) => l.flow === 'accept'), rej = ret.filter((l) => l.flow === 'reject');
+    const col = (ls, k) => ls.map((l) => l.returning[k]);
+    s.returning = {
+      accepts: acc.length, rejects: rej.length,
+      firstAcceptedScriptMs: col(acc, 'firstStubMs').filter((x) => x !== null),
+      bothStubsRan: acc.filter((l) => ['ga', 'hotjar'].every((k) => l.returning.stubsRan.includes(k))).length,
+      bannerShownAfterAccept: acc.filter((l) => l.returning.bannerShown).length,
+      bannerShownAfterReject: rej.filter((l) => l.returning.bannerShown).length,
+      loadMs: col(acc, 'loadMs'), requests: col(acc, 'requests'), fromCache: col(acc, 'fromCache'),
+      revalidated: col(acc, 'revalidated'), network: col(acc, 'network'), networkBytes: col(acc, 'networkBytes'),
+      // paths on the page's own port, URLs of any other origin shown with their port
+      firstNetworkList: acc.length && acc[0].returning.list.length ? acc[0].returning.list.filter((x) => !x.cache).map((x) => {
+        const u = new URL(x.url), doc = new URL(acc[0].returning.list[0].url);
+        return `${u.origin === doc.origin ? '' : ':' + u.port}${u.pathname}${u.search} ${x.wireStatus ?? x.status}`;
+      }) : null,
+    };
+  }
+  s.wire = summariseWire(entry, pre);
+  // union of files loaded over all loads (for sizes.py); a record with the browser's decoded
+  // size is preferred, for sizes.py's same-bytes check
   const files = new Map();
-  for (const l of loads) for (const f of l.files || []) if (!files.has(f.path)) files.set(f.path, f);
-  s.files = [...files.values()].map(({ path: p, file, url, kind }) => (url ? { path: p, file, url, kind } : { path: p, file, kind }));
+  for (const l of loads) {
+    for (const f of l.files || []) {
+      const had = files.get(f.path);
+      if (!had || (had.decodedBytes === undefined && f.decodedBytes !== undefined)) files.set(f.path, f);
+    }
+  }
+  s.files = [...files.values()];
   return s;
+}
+
+// What crossed the wire from another loopback origin than the entry's server (a banner's own
+// server) during the first visits, before the click, per URL and per load. "Before the banner
+// was visible" compares the request's start (its wall-clock start minus the document's
+// performance.timeOrigin) with the load's bannerVisibleAt; the per-load total counts only those.
+function summariseWire(entry, loads) {
+  const byUrl = new Map();
+  const totals = [];
+  for (const l of loads) {
+    const ws = (l.wire || []).filter((w) => w.phase === 'pre');
+    if (!ws.length) continue;
+    const vis = l.pre.bannerVisibleAt, origin = l.pre.timeOrigin;
+    let total = 0;
+    for (const w of ws) {
+      // A response from the browser's cache has no body on the wire: CDP reports an
+      // encodedDataLength below the size of its (cached) headers, so Playwright's body size is
+      // negative. Counted apart, in neither the bytes nor the total.
+      if (w.bodyBytes < 0) {
+        const x = byUrl.get(w.url);
+        if (x) x.fromCache++;
+        continue;
+      }
+      const startMs = origin ? w.startWallMs - origin : null;
+      const before = vis === null || startMs === null || startMs <= vis;
+      if (before) total += w.bodyBytes;
+      if (!byUrl.has(w.url)) {
+        byUrl.set(w.url, {
+          url: w.url, path: w.path, method: w.method, kind: isConfig(entry, w.url) ? 'config' : 'library',
+          status: [], contentEncoding: [], bodyBytes: [], headerBytes: [], contentLength: [], startMs: [], afterBannerVisible: 0, fromCache: 0, n: 0,
+        });
+      }
+      const x = byUrl.get(w.url);
+      x.n++;
+      if (!x.status.includes(w.status)) x.status.push(w.status);
+      if (!x.contentEncoding.includes(w.contentEncoding)) x.contentEncoding.push(w.contentEncoding);
+      if (w.contentLength !== null && !x.contentLength.includes(w.contentLength)) x.contentLength.push(w.contentLength);
+      x.bodyBytes.push(w.bodyBytes);
+      x.headerBytes.push(w.headerBytes);
+      if (startMs !== null) x.startMs.push(startMs);
+      if (!before) x.afterBannerVisible++;
+    }
+    totals.push(total);
+  }
+  if (!totals.length) return null;
+  const files = [...byUrl.values()].filter((x) => x.bodyBytes.length).map((x) => ({
+    ...x, bodyBytesMedian: median(x.bodyBytes), bodyBytesMin: Math.min(...x.bodyBytes), bodyBytesMax: Math.max(...x.bodyBytes),
+    startMsMedian: median(x.startMs),
+  })).sort((a, b) => (a.startMsMedian ?? 0) - (b.startMsMedian ?? 0));
+  return { loads: totals.length, totalBodyBytes: totals, totalBodyBytesMedian: median(totals), files };
 }
 
 // ---------------------------------------------------------------- tables
@@ -474,11 +676,33 @@ function render(summaries, meta) {
     ]),
   ));
   out.push('');
+  if (RELOAD_CHECK) {
+    out.push('### Returning visit: first accepted script ms');
+    out.push('');
+    out.push('After each accept flow, the same browser context (consent cookie, localStorage and HTTP cache kept) opens the page again in a new tab. '
+      + 'First accepted script: `performance.now()` (origin: the returning navigation\'s start) that the first tracker stub to run records itself (stub/ga.js, stub/hotjar.js), median (p25–p75) over the accept flows. '
+      + 'Banner shown: the banner was visible in any animation frame of the returning visit (it should not be). '
+      + `Requests of the returning visit (median, document included): from the HTTP cache, revalidated (304), and over the network with their bytes (headers + encoded bodies). The harness's page server sends HTML no-store and every other file "Cache-Control: ${meta.staticCache}".`);
+    out.push('');
+    out.push(mdTable(
+      ['entry', 'first accepted script ms', 'both stubs ran', 'banner shown: after accept · after reject', 'load ms', 'requests', 'from HTTP cache', 'revalidated (304)', 'over the network (304 included)', 'bytes over the network', 'over the network in the first accept flow (status on the wire)'],
+      summaries.filter((s) => s.returning).map((s) => {
+        const r = s.returning;
+        return [
+          s.label, iqr(r.firstAcceptedScriptMs), `${r.bothStubsRan}/${r.accepts}`,
+          `${r.bannerShownAfterAccept}/${r.accepts} · ${r.bannerShownAfterReject}/${r.rejects}`,
+          iqr(r.loadMs), f0(median(r.requests)), f0(median(r.fromCache)), f0(median(r.revalidated)), f0(median(r.network)), f0(median(r.networkBytes)),
+          r.firstNetworkList ? r.firstNetworkList.join(', ') : '–',
+        ];
+      }),
+    ));
+    out.push('');
+  }
   out.push('### Behaviour (n/N = loads where it happened / loads of that flow)');
   out.push('');
   const peers = summaries.filter((s) => !s.control);
   out.push(mdTable(
-    ['entry', 'reject on 1st layer', 'accept on 1st layer', 'cookies before click', 'only the necessary cookie before click', 'stubs ran before click', 'after reject: stubs ran · tracker cookies', 'after reject: cookies', 'after accept: both stubs ran · all 3 tracker cookies', 'after accept: cookies', 'next view after reject: banner again · stubs ran', 'next view after accept: banner again · both stubs ran', 'page requests off loopback', 'errors'],
+    ['entry', 'reject on 1st layer', 'accept on 1st layer', 'cookies before click', 'only the necessary cookie before click', 'stubs ran before click', 'after reject: stubs ran · tracker cookies', 'after reject: cookies', 'after accept: both stubs ran · all 3 tracker cookies', 'after accept: cookies', 'returning visit after reject: banner shown · stubs ran', 'returning visit after accept: banner shown · both stubs ran', 'page requests off loopback', 'errors'],
     peers.map((s) => {
       const b = s.behaviour, N = s.bannerVisibleMs.length;
       return [
@@ -492,8 +716,8 @@ function render(summaries, meta) {
         b.reject.cookieSets.join(' / '),
         `${b.accept.bothStubsRan}/${b.accept.n} · ${b.accept.allTrackerCookies}/${b.accept.n}`,
         b.accept.cookieSets.join(' / '),
-        RELOAD_CHECK ? `${b.reject.reloadBannerShown}/${b.reject.n} · ${b.reject.reloadStubsRan}/${b.reject.n}` : 'not checked',
-        RELOAD_CHECK ? `${b.accept.reloadBannerShown}/${b.accept.n} · ${b.accept.reloadBothStubsRan}/${b.accept.n}` : 'not checked',
+        RELOAD_CHECK ? `${b.reject.returnBannerShown}/${b.reject.n} · ${b.reject.returnStubsRan}/${b.reject.n}` : 'not checked',
+        RELOAD_CHECK ? `${b.accept.returnBannerShown}/${b.accept.n} · ${b.accept.returnBothStubsRan}/${b.accept.n}` : 'not checked',
         s.externalRequests.length ? short([...new Set(s.externalRequests)].join(' '), 120) : '0',
         s.errors.length ? short([...new Set(s.errors)].join(' ; '), 160) : '0',
       ];
@@ -583,7 +807,7 @@ async function main() {
   const proxy = await startBlackholeProxy();
   const servers = new Map();
   // entry.json "port": serve that entry on a fixed loopback port (e.g. an origin registered with a banner server)
-  for (const e of entries) servers.set(e.name, await startEntryServer(e.dir, Number(e.port) || 0));
+  for (const e of entries) servers.set(e.name, await startEntryServer(e.dir, Number(e.port) || 0, { staticCache: STATIC_CACHE }));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -598,7 +822,7 @@ async function main() {
     ],
   });
   const meta = {
-    runs: RUNS, throttle: THROTTLE, settleMs: SETTLE_MS, date: new Date().toISOString(),
+    runs: RUNS, throttle: THROTTLE, settleMs: SETTLE_MS, staticCache: STATIC_CACHE, date: new Date().toISOString(),
     browserVersion: browser.version(), node: process.version, browserBackgroundAttempts: proxy.attempts,
     cpus: os.cpus().length, loadavgStart: os.loadavg(),
   };

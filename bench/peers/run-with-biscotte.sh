@@ -52,8 +52,10 @@ target/debug/biscotte --data-dir "$STORE" site create --file bench/peers/entries
 say "serving on 127.0.0.1:$PORT"
 target/debug/biscotte --data-dir "$STORE" serve --bind "127.0.0.1:$PORT" >"$STORE/server.log" 2>&1 &
 SERVER_PID=$!
+# Ready when /readyz answers 200 (the store reads and its writer is alive); then the loader must
+# answer too. Neither depends on the shape of the banner's configuration URL.
 for _ in $(seq 1 100); do
-  if curl -fsS --noproxy '*' -o /dev/null "http://127.0.0.1:$PORT/api/v1/sites/bench/config" 2>/dev/null; then break; fi
+  if curl -fsS --noproxy '*' -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then break; fi
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then say "the server exited:"; cat "$STORE/server.log" >&2; exit 1; fi
   sleep 0.1
 done

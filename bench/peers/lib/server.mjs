@@ -63,9 +63,12 @@ export function resolveFile(entryDir, pathname) {
 
 /**
  * Start a static server for one entry on 127.0.0.1.
+ * HTML is always sent `Cache-Control: no-store` (every load fetches the page itself); every other
+ * file gets `staticCache` (measure.mjs: a day fresh, as a site serves its static files, so a
+ * returning visit finds them in the HTTP cache). No compression: bodies go out as on disk.
  * Returns { url, port, log, close() } — log is an array of {t, method, path, status, file}.
  */
-export function startEntryServer(entryDir, port = 0) {
+export function startEntryServer(entryDir, port = 0, { staticCache = 'no-store' } = {}) {
   const log = [];
   const server = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://127.0.0.1');
@@ -80,10 +83,11 @@ export function startEntryServer(entryDir, port = 0) {
     }
     const body = fs.readFileSync(file);
     rec.status = 200;
+    const ext = path.extname(file).toLowerCase();
     res.writeHead(200, {
-      'content-type': TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream',
+      'content-type': TYPES[ext] || 'application/octet-stream',
       'content-length': body.length,
-      'cache-control': 'no-store',
+      'cache-control': ext === '.html' ? 'no-store' : staticCache,
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
