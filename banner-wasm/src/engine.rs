@@ -16,7 +16,8 @@ use biscotte_shared::{COOKIE_NAME, Choices, Method, SavedConsent, Timestamp};
 
 struct Engine {
     server_origin: String,
-    config: BannerConfig,
+    /// Borrows from the projection's text, kept (leaked) for the page's life.
+    config: BannerConfig<'static>,
     /// From a readable cookie, or drawn at the first decision; every later decision reuses it.
     consent_id: Option<String>,
     in_force: Option<Choices>,
@@ -47,8 +48,8 @@ fn now() -> Timestamp {
     Timestamp::from_millis(host::now_ms())
 }
 
-pub fn start(server_origin: String, text: &str) -> bool {
-    let Some(config) = BannerConfig::decode(text) else {
+pub fn start(server_origin: String, text: String) -> bool {
+    let Some(config) = BannerConfig::decode(text.leak()) else {
         host::say(&[
             "the configuration from ",
             &server_origin,
@@ -193,7 +194,7 @@ fn decide(method: Method, choices: Choices) {
         let saved = SavedConsent {
             consent_id: consent_id.clone(),
             revision: e.config.revision.clone(),
-            policy_version: e.config.policy_version.clone(),
+            policy_version: e.config.policy_version.to_owned(),
             decided_at: now(),
             choices: choices.clone(),
         };
@@ -203,13 +204,13 @@ fn decide(method: Method, choices: Choices) {
             revision: e.config.revision.as_str(),
             method,
             choices: &choices,
-            language: &e.config.lang,
+            language: e.config.lang,
             url: &href,
         });
         let url = [
             e.server_origin.as_str(),
             "/api/v1/sites/",
-            &e.config.site,
+            e.config.site,
             "/consents",
         ]
         .concat();

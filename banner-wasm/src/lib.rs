@@ -53,7 +53,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// that cannot be read, or a second copy of the loader, starts nothing (and nothing optional runs).
 #[wasm_bindgen]
 pub fn start(server_origin: String, config: String) -> bool {
-    engine::start(server_origin, &config)
+    engine::start(server_origin, config)
 }
 
 /// A control of the banner (its `data-action`), or `manage` for `Biscotte.open()` and the

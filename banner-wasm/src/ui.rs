@@ -67,7 +67,7 @@ pub fn show_first(config: &BannerConfig, focus: bool) -> DomResult<()> {
         add(
             &line,
             "a",
-            &[("class", "policy"), ("href", &config.policy_url)],
+            &[("class", "policy"), ("href", config.policy_url)],
             config.text(Text::PolicyLink),
         )?;
     }
@@ -98,18 +98,18 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) -> DomResult<()> 
             &[
                 ("type", "checkbox"),
                 ("role", "switch"),
-                ("data-category", &category.id),
+                ("data-category", category.id),
             ],
             "",
         )?
         .unchecked_into();
         input.set_checked(switch.checked);
         input.set_disabled(category.required);
-        let name = add(&label, "span", &[("class", "name")], &category.title)?;
+        let name = add(&label, "span", &[("class", "name")], category.title)?;
         if category.required {
             add(&name, "span", &[("class", "always")], config.text(Text::AlwaysOn))?;
         }
-        add(&label, "span", &[("class", "desc")], &category.description)?;
+        add(&label, "span", &[("class", "desc")], category.description)?;
         if switch.services.is_empty() {
             // Technical cookies need no declared service (the site's session, this choice).
             if !category.required {
@@ -120,8 +120,8 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) -> DomResult<()> 
         let services = add(&item, "ul", &[("class", "services")], "")?;
         for s in &switch.services {
             let line = add(&services, "li", &[], "")?;
-            add(&line, "span", &[("class", "service")], &s.name)?;
-            add(&line, "span", &[], &[" — ", &s.provider].concat())?;
+            add(&line, "span", &[("class", "service")], s.name)?;
+            add(&line, "span", &[], &[" — ", s.provider].concat())?;
             if !s.policy_url.is_empty() {
                 add(&line, "span", &[], " — ")?;
                 let words = config.text(Text::PrivacyPolicy);
@@ -129,10 +129,10 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) -> DomResult<()> 
                     &line,
                     "a",
                     &[
-                        ("href", &s.policy_url),
+                        ("href", s.policy_url),
                         ("target", "_blank"),
                         ("rel", "noopener noreferrer"),
-                        ("aria-label", &[words, " : ", &s.name].concat()),
+                        ("aria-label", &[words, " : ", s.name].concat()),
                     ],
                     words,
                 )?;
@@ -195,7 +195,7 @@ fn dialog(layer: &str, config: &BannerConfig) -> DomResult<Element> {
             ("role", "dialog"),
             ("aria-labelledby", TITLE_ID),
             ("data-biscotte-layer", layer),
-            ("lang", &config.lang),
+            ("lang", config.lang),
             ("tabindex", "-1"),
         ],
         "",

@@ -93,22 +93,22 @@ pub fn custom_choices(config: &BannerConfig, checked: &[String]) -> Choices {
 /// One category of the second layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Switch<'a> {
-    pub category: &'a CategoryLine,
+    pub category: &'a CategoryLine<'a>,
     /// On only when the choice in force says yes: nothing is pre-ticked (LEGAL R07). `necessary`
     /// is shown on, and disabled.
     pub checked: bool,
-    pub services: Vec<&'a ServiceLine>,
+    pub services: Vec<&'a ServiceLine<'a>>,
 }
 
 /// The second layer's switches, in the projection's order (`necessary` first, then the
 /// categories the visitor is asked about).
-pub fn switches<'a>(config: &'a BannerConfig, in_force: Option<&Choices>) -> Vec<Switch<'a>> {
+pub fn switches<'a>(config: &'a BannerConfig<'a>, in_force: Option<&Choices>) -> Vec<Switch<'a>> {
     let mut out = Vec::new();
     for c in &config.categories {
         out.push(Switch {
             category: c,
             checked: c.required
-                || in_force.is_some_and(|ch| ch.categories.get(&c.id).copied().unwrap_or(false)),
+                || in_force.is_some_and(|ch| ch.categories.get(c.id).copied().unwrap_or(false)),
             services: config.services.iter().filter(|s| s.category == c.id).collect(),
         });
     }
@@ -135,7 +135,9 @@ pub fn script_may_run(
 /// The names in a `document.cookie` string, in order.
 pub fn cookie_names(header: &str) -> impl Iterator<Item = &str> {
     header.split(';').filter_map(|pair| {
-        let name = pair.split('=').next().unwrap_or("").trim();
+        // `document.cookie` separates pairs with "; ": only spaces need trimming (and an
+        // ASCII trim keeps Unicode's whitespace tables out of the wasm).
+        let name = pair.split('=').next().unwrap_or("").trim_matches(' ');
         (!name.is_empty()).then_some(name)
     })
 }
@@ -144,7 +146,7 @@ pub fn cookie_names(header: &str) -> impl Iterator<Item = &str> {
 pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
-        (key.trim() == name).then(|| value.trim())
+        (key.trim_matches(' ') == name).then(|| value.trim_matches(' '))
     })
 }
 
@@ -165,7 +167,7 @@ pub fn cookies_to_sweep<'a>(
             && config
                 .services
                 .iter()
-                .any(|s| s.sets(name) && !choices.allows_service(config, &s.id))
+                .any(|s| s.sets(name) && !choices.allows_service(config, s.id))
         {
             out.push(name);
         }

@@ -46,137 +46,136 @@ pub enum Text {
 /// How many texts record 1 holds.
 pub const TEXTS: usize = 14;
 
+/// A category shown on the second layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CategoryLine {
-    pub id: String,
+pub struct CategoryLine<'a> {
+    pub id: &'a str,
     pub required: bool,
-    pub title: String,
-    pub description: String,
+    pub title: &'a str,
+    pub description: &'a str,
 }
 
+/// A service, as the visitor reads it under its category.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceLine {
-    pub id: String,
-    pub category: String,
-    pub name: String,
-    pub provider: String,
+pub struct ServiceLine<'a> {
+    pub id: &'a str,
+    pub category: &'a str,
+    pub name: &'a str,
+    pub provider: &'a str,
     /// Empty when the configured URL is not a web link.
-    pub policy_url: String,
+    pub policy_url: &'a str,
     /// Exact names, or prefixes ending in `*`.
-    pub cookies: Vec<String>,
+    pub cookies: Vec<&'a str>,
 }
 
-impl ServiceLine {
+impl ServiceLine<'_> {
     /// Whether a cookie called `name` is one this service declares.
     pub fn sets(&self, name: &str) -> bool {
         self.cookies.iter().any(|c| match c.strip_suffix('*') {
             Some(prefix) => name.starts_with(prefix),
-            None => name == c,
+            None => name == *c,
         })
     }
 }
 
+/// A projection, read in place: every text borrows from the projection's body, which the banner
+/// keeps for the page's life (nothing is copied, nothing is freed).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BannerConfig {
-    pub site: String,
+pub struct BannerConfig<'a> {
+    pub site: &'a str,
     pub revision: Revision,
-    pub policy_version: String,
+    pub policy_version: &'a str,
     /// `fr` or `en`: the language of every text here.
-    pub lang: String,
+    pub lang: &'a str,
     /// Empty when the configured URL is not a web link.
-    pub policy_url: String,
-    pub texts: Vec<String>,
+    pub policy_url: &'a str,
+    pub texts: Vec<&'a str>,
     /// `necessary` and the categories the visitor is asked about, in order.
-    pub categories: Vec<CategoryLine>,
-    pub services: Vec<ServiceLine>,
+    pub categories: Vec<CategoryLine<'a>>,
+    pub services: Vec<ServiceLine<'a>>,
 }
 
-impl BannerConfig {
+impl<'a> BannerConfig<'a> {
     /// Reads a projection; `None` for anything that is not one, to the letter.
-    pub fn decode(text: &str) -> Option<BannerConfig> {
+    pub fn decode(text: &'a str) -> Option<BannerConfig<'a>> {
         let mut records = text.split(RECORD_SEPARATOR);
         let mut head = records.next()?.split(FIELD_SEPARATOR);
-        let mut next = || head.next().map(str::to_owned);
-        if next()? != FORMAT {
+        if head.next()? != FORMAT {
             return None;
         }
-        let site = next()?;
-        let revision = Revision::parse(&next()?)?;
-        let policy_version = next()?;
-        let lang = next()?;
-        let policy_url = next()?;
+        let site = head.next()?;
+        let revision = Revision::parse(head.next()?)?;
+        let policy_version = head.next()?;
+        let lang = head.next()?;
+        let policy_url = head.next()?;
         if head.next().is_some() {
             return None;
         }
-        let texts: Vec<String> = records
-            .next()?
-            .split(FIELD_SEPARATOR)
-            .map(str::to_owned)
-            .collect();
+        let texts: Vec<&str> = records.next()?.split(FIELD_SEPARATOR).collect();
         if texts.len() != TEXTS {
             return None;
         }
-        let mut config = BannerConfig {
-            site,
-            revision,
-            policy_version,
-            lang,
-            policy_url,
-            texts,
-            categories: Vec::new(),
-            services: Vec::new(),
-        };
+        let mut categories = Vec::new();
+        let mut services = Vec::new();
         for record in records {
-            let mut fields = record.split(FIELD_SEPARATOR).map(str::to_owned);
+            let mut fields = record.split(FIELD_SEPARATOR);
             let kind = fields.next()?;
             let id = fields.next()?;
-            match kind.as_str() {
-                "c" => {
-                    let required = fields.next()?;
-                    config.categories.push(CategoryLine {
-                        id,
-                        required: !required.is_empty(),
-                        title: fields.next()?,
-                        description: fields.next()?,
-                    });
-                    if fields.next().is_some() {
-                        return None;
-                    }
+            if kind == "c" {
+                categories.push(CategoryLine {
+                    id,
+                    required: !fields.next()?.is_empty(),
+                    title: fields.next()?,
+                    description: fields.next()?,
+                });
+                if fields.next().is_some() {
+                    return None;
                 }
-                "s" => config.services.push(ServiceLine {
+            } else if kind == "s" {
+                services.push(ServiceLine {
                     id,
                     category: fields.next()?,
                     name: fields.next()?,
                     provider: fields.next()?,
                     policy_url: fields.next()?,
                     cookies: fields.collect(),
-                }),
-                _ => return None,
+                });
+            } else {
+                return None;
             }
         }
-        Some(config)
+        Some(BannerConfig {
+            site,
+            revision,
+            policy_version,
+            lang,
+            policy_url,
+            texts,
+            categories,
+            services,
+        })
     }
 
-    pub fn text(&self, text: Text) -> &str {
-        self.texts.get(text as usize).map_or("", String::as_str)
+    pub fn text(&self, text: Text) -> &'a str {
+        self.texts.get(text as usize).copied().unwrap_or("")
     }
 }
 
-impl Scope for BannerConfig {
+impl Scope for BannerConfig<'_> {
     fn policy_version(&self) -> &str {
-        &self.policy_version
+        self.policy_version
     }
     fn asked_categories(&self) -> impl Iterator<Item = &str> {
         self.categories
             .iter()
             .filter(|c| !c.required)
-            .map(|c| c.id.as_str())
+            .map(|c| c.id)
     }
     fn consent_services(&self) -> impl Iterator<Item = (&str, &str)> {
         self.services
             .iter()
-            .filter(|s| !self.is_required(&s.category))
-            .map(|s| (s.id.as_str(), s.category.as_str()))
+            .filter(|s| !self.is_required(s.category))
+            .map(|s| (s.id, s.category))
     }
     fn is_required(&self, category: &str) -> bool {
         self.categories
@@ -187,6 +186,6 @@ impl Scope for BannerConfig {
         self.services
             .iter()
             .find(|s| s.id == service)
-            .map(|s| s.category.as_str())
+            .map(|s| s.category)
     }
 }

@@ -1,6 +1,7 @@
 // The banner's bytes on the wire, held to the budget in bench/banner-budget.txt: what a first
-// visit downloads until the banner works (loader, glue, wasm, the configuration of the peer
-// harness's site), brotli as the real Biscotte server sends it. Bytes are deterministic, unlike
+// visit downloads until the banner works (the loader with the glue inside, the wasm, the banner
+// projection of the peer harness's site for its English page), brotli as the real Biscotte server
+// sends it. Bytes are deterministic, unlike
 // times, so this is a test; times live in bench/peers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,16 +44,12 @@ test('the banner a first visit downloads fits the byte budget, brotli from our o
     const { site: { id: site, origins: [origin] } } = parse(readFileSync(SITE_FILE, 'utf8'));
     const loader = await fetchRaw(`${base}/biscotte.js`);
     const loaderText = brotliDecompressSync(loader.bytes).toString();
-    const [glueUrl, wasmUrl] = ['.js', '.wasm'].map((ext) => {
-      const url = loaderText.split("'").find((s) => s.startsWith('/assets/') && s.endsWith(ext));
-      assert.ok(url, `the loader names the ${ext} file`);
-      return url;
-    });
+    const wasmUrl = loaderText.match(/\/assets\/[^'"]+\.wasm/)?.[0];
+    assert.ok(wasmUrl, 'the loader names the engine');
     const parts = {
       loader,
-      glue: await fetchRaw(base + glueUrl),
       wasm: await fetchRaw(base + wasmUrl),
-      config: await fetchRaw(`${base}/api/v1/sites/${site}/config`, origin),
+      config: await fetchRaw(`${base}/api/v1/sites/${site}/banner?lang=en`, origin),
     };
     let total = 0;
     const lines = [];
