@@ -8,20 +8,48 @@ use crate::decision::{
     CONSENT_ID_FORMAT, MAX_CATEGORIES, MAX_SERVICES, Method, is_valid_consent_id,
 };
 use crate::error::FieldError;
-use crate::revision::Revision;
+use crate::revision::{Recipe, Revision};
 use crate::time::Timestamp;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use alloc::collections::BTreeMap;
 use core::fmt;
 
-/// `GET /api/v1/sites/{site}/config`: the published configuration and its revision.
+/// `GET /api/v1/sites/{site}/config`: the published configuration and its revision. Also how the
+/// server stores a published revision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedConfig {
     pub site: String,
     pub revision: Revision,
+    /// How `revision` was computed from `config`. Revisions stored before recipes had a number
+    /// were all made by recipe 1.
+    #[serde(default = "recipe_1")]
+    pub recipe: Recipe,
     pub published_at: Timestamp,
     pub config: SiteConfig,
+}
+
+fn recipe_1() -> Recipe {
+    Recipe::V1
+}
+
+impl PublishedConfig {
+    /// Publishes `config` as `site` now, under the recipe of new publications.
+    pub fn new(site: &str, config: SiteConfig, published_at: Timestamp) -> PublishedConfig {
+        PublishedConfig {
+            site: site.to_owned(),
+            revision: Revision::of(&config),
+            recipe: Recipe::CURRENT,
+            published_at,
+            config,
+        }
+    }
+
+    /// Whether the revision is what its recipe computes from the configuration: the check an
+    /// auditor makes, and the store makes on every revision it reads.
+    pub fn revision_matches(&self) -> bool {
+        self.recipe.revision_of(&self.config) == self.revision
+    }
 }
 
 /// The largest decision body the server reads, in bytes. The largest configuration a site may
