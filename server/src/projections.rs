@@ -50,12 +50,7 @@ impl Projections {
                 }
             }
         }
-        let body = Bytes::from(projection::encode(
-            &published.site,
-            &published.revision,
-            &published.config,
-            lang,
-        ));
+        let body = Bytes::from(projection::encode_published(published, lang));
         let mut by_site = self.by_site.write().unwrap_or_else(|p| p.into_inner());
         let live = by_site
             .entry(published.site.clone())

@@ -329,12 +329,13 @@ fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://") || s.starts_with('/')
 }
 
-/// The first control character of a text other than tab, line feed and carriage return. Texts
-/// are shown as text, and the banner's projection separates its fields with control characters:
-/// none of them has a place in a text.
+/// The first control character (C0, DEL or C1) of a text other than tab, line feed and carriage
+/// return. Texts are shown as text, the banner's projection separates its fields with control
+/// characters, and JSON tools disagree on how to escape some of them, which an auditor
+/// recomputing a revision would trip on: none of them has a place in a text.
 fn control_character(text: &str) -> Option<char> {
     text.chars()
-        .find(|c| *c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 /// Every text of an owner's configuration, each with the name of its field.

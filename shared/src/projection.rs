@@ -7,8 +7,9 @@
 //! - record 0: `biscotte-banner-1`, site, revision, policy version, language code (`fr`, `en`),
 //!   the policy URL when [`web_link`] accepts it, else empty;
 //! - record 1, the texts in the language: title, body, accept all, reject all, customize, save,
-//!   close, close label ([`close_label`]), manage, policy link, then the banner's words
-//!   always on, privacy policy, cookies, no service;
+//!   close, close label ([`Words::close_label`]), manage, policy link, then the banner's words
+//!   always on, privacy policy, cookies, no service (those kept with the revision:
+//!   [`PublishedConfig::words`]);
 //! - one record per category that is required or asked, in configuration order: `c`, id, `1`
 //!   when required else empty, title, description;
 //! - one record per service, in configuration order: `s`, id, category, name, provider, privacy
@@ -17,11 +18,12 @@
 //! A separator inside a text becomes a space, so no text can break the format (publication
 //! refuses control characters; this holds for revisions stored before it did).
 
+use crate::api::PublishedConfig;
 use crate::config::{Lang, SiteConfig};
 #[allow(unused_imports)]
 use crate::prelude::*;
 use crate::revision::Revision;
-use crate::words::{close_label, web_link, words};
+use crate::words::{Words, web_link, words};
 
 /// The first field of every projection: the format's name and version.
 pub const FORMAT: &str = "biscotte-banner-1";
@@ -30,12 +32,34 @@ pub const RECORD_SEPARATOR: char = '\u{1e}';
 /// Between the fields of a record.
 pub const FIELD_SEPARATOR: char = '\u{1f}';
 
-/// The projection of `config`, published as `revision` of `site`, for `lang`.
+/// The projection of a published revision for `lang`, with the words kept with it.
+pub fn encode_published(published: &PublishedConfig, lang: Lang) -> String {
+    encode_with(
+        &published.site,
+        &published.revision,
+        &published.config,
+        &published.words(lang),
+        lang,
+    )
+}
+
+/// The projection of `config`, published as `revision` of `site`, for `lang`, with this
+/// release's words.
 pub fn encode(site: &str, revision: &Revision, config: &SiteConfig, lang: Lang) -> String {
-    let mut out = Projection(String::with_capacity(4096));
+    encode_with(site, revision, config, &words(lang), lang)
+}
+
+fn encode_with(
+    site: &str,
+    revision: &Revision,
+    config: &SiteConfig,
+    w: &Words,
+    lang: Lang,
+) -> String {
     fn link(url: &str) -> &str {
         web_link(url).unwrap_or("")
     }
+    let mut out = Projection(String::with_capacity(4096));
 
     out.record(&[
         FORMAT,
@@ -47,7 +71,6 @@ pub fn encode(site: &str, revision: &Revision, config: &SiteConfig, lang: Lang) 
     ]);
 
     let t = config.texts.get(lang);
-    let w = words(lang);
     out.record(&[
         &t.title,
         &t.body,
@@ -56,13 +79,13 @@ pub fn encode(site: &str, revision: &Revision, config: &SiteConfig, lang: Lang) 
         &t.customize,
         &t.save,
         &t.close,
-        &close_label(lang, &t.close),
+        &w.close_label(&t.close),
         &t.manage,
         &t.policy_link,
-        w.always_on,
-        w.privacy_policy,
-        w.cookies,
-        w.no_service,
+        &w.always_on,
+        &w.privacy_policy,
+        &w.cookies,
+        &w.no_service,
     ]);
 
     for c in config
@@ -211,6 +234,34 @@ mod tests {
         assert_eq!(
             records[4],
             "c\u{1f}chat\u{1f}\u{1f}Discussion\u{1f}Le chat."
+        );
+    }
+
+    #[test]
+    fn a_published_revision_is_projected_with_the_words_kept_with_it() {
+        let mut published = PublishedConfig::new("shop", small(), crate::Timestamp::from_millis(0));
+        assert_eq!(
+            encode_published(&published, Lang::En),
+            encode("shop", &published.revision, &published.config, Lang::En)
+        );
+        if let Some(kept) = &mut published.words {
+            kept.en.always_on = "Always active".into();
+            kept.en.close_refuses = "refuse them".into();
+        }
+        let got = encode_published(&published, Lang::En);
+        let texts: Vec<&str> = got
+            .split(RECORD_SEPARATOR)
+            .nth(1)
+            .unwrap_or_default()
+            .split(FIELD_SEPARATOR)
+            .collect();
+        assert_eq!(texts[7], "Continue without accepting (refuse them)");
+        assert_eq!(texts[10], "Always active");
+        // A revision of recipe 1 kept no words: this release's are shown.
+        published.words = None;
+        assert_eq!(
+            encode_published(&published, Lang::En),
+            encode("shop", &published.revision, &published.config, Lang::En)
         );
     }
 

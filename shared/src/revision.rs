@@ -6,10 +6,10 @@
 //! recipe that made it, so a revision stored before a new recipe keeps its meaning and still
 //! matches its configuration.
 
-use crate::config::{Lang, SiteConfig};
+use crate::config::SiteConfig;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::words::{Words, words};
+use crate::words::BannerWords;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,8 +25,8 @@ pub struct Revision(String);
 /// declaration order, lists in order, strings escaping only `"`, `\` and control characters.
 /// - 1: the configuration's canonical JSON. It leaves the banner's built-in words out.
 /// - 2: the canonical JSON of `{"recipe":2,"config":<config>,"words":{"fr":<words>,"en":<words>}}`,
-///   where the words are [`Words`] for each language, so the revision covers every text the
-///   visitor can read.
+///   where the words are the banner's own ([`BannerWords`]), so the revision covers every text
+///   the visitor can read. A revision made by it keeps its words beside its configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum Recipe {
@@ -45,35 +45,28 @@ impl Recipe {
         }
     }
 
-    /// The revision of `config` under this recipe.
-    pub fn revision_of(self, config: &SiteConfig) -> Revision {
+    /// The revision of `config` shown with `words` under this recipe (recipe 1 leaves the words
+    /// out).
+    pub fn revision_of(self, config: &SiteConfig, words: &BannerWords) -> Revision {
         match self {
             Recipe::V1 => Revision::hash(&serde_json::to_vec(config).unwrap_or_default()),
-            Recipe::V2 => v2(config, &words(Lang::Fr), &words(Lang::En)),
+            Recipe::V2 => {
+                // Field order here is the hash input's field order.
+                #[derive(Serialize)]
+                struct Covered<'a> {
+                    recipe: u8,
+                    config: &'a SiteConfig,
+                    words: &'a BannerWords,
+                }
+                let covered = Covered {
+                    recipe: Recipe::V2.number(),
+                    config,
+                    words,
+                };
+                Revision::hash(&serde_json::to_vec(&covered).unwrap_or_default())
+            }
         }
     }
-}
-
-/// Recipe 2 over given words: the built-in ones in [`Recipe::revision_of`], others in tests.
-fn v2(config: &SiteConfig, fr: &Words, en: &Words) -> Revision {
-    // Field order here is the hash input's field order.
-    #[derive(Serialize)]
-    struct Covered<'a> {
-        recipe: u8,
-        config: &'a SiteConfig,
-        words: WordsByLang<'a>,
-    }
-    #[derive(Serialize)]
-    struct WordsByLang<'a> {
-        fr: &'a Words,
-        en: &'a Words,
-    }
-    let covered = Covered {
-        recipe: Recipe::V2.number(),
-        config,
-        words: WordsByLang { fr, en },
-    };
-    Revision::hash(&serde_json::to_vec(&covered).unwrap_or_default())
 }
 
 impl From<Recipe> for u8 {
@@ -111,9 +104,10 @@ impl fmt::Display for UnknownRecipe {
 impl Revision {
     pub const LEN: usize = 32;
 
-    /// The revision of `config` under the recipe of new publications, [`Recipe::CURRENT`].
+    /// The revision of `config` with this release's words, under the recipe of new
+    /// publications ([`Recipe::CURRENT`]).
     pub fn of(config: &SiteConfig) -> Revision {
-        Recipe::CURRENT.revision_of(config)
+        Recipe::CURRENT.revision_of(config, &BannerWords::built_in())
     }
 
     fn hash(canonical: &[u8]) -> Revision {
@@ -152,7 +146,9 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SiteConfigInput;
+    use crate::config::{Lang, SiteConfigInput};
+    use crate::words::{Words, words};
+    use alloc::borrow::Cow;
 
     fn config() -> SiteConfig {
         SiteConfig::parse(SiteConfigInput {
@@ -169,33 +165,43 @@ mod tests {
     #[test]
     fn recipe_2_changes_when_a_built_in_word_changes() {
         let config = config();
-        let (fr, en) = (words(Lang::Fr), words(Lang::En));
-        let today = v2(&config, &fr, &en);
-        assert_eq!(today, Revision::of(&config));
-        let reworded = Words {
-            always_on: "Always active",
-            ..en
+        let today = BannerWords::built_in();
+        let revision = Recipe::V2.revision_of(&config, &today);
+        assert_eq!(revision, Revision::of(&config));
+        let reworded = BannerWords {
+            en: Words {
+                always_on: Cow::Borrowed("Always active"),
+                ..words(Lang::En)
+            },
+            ..today.clone()
         };
-        assert_ne!(v2(&config, &fr, &reworded), today);
-        let reworded = Words {
-            close_refuses: "refuser les cookies facultatifs",
-            ..fr
+        assert_ne!(Recipe::V2.revision_of(&config, &reworded), revision);
+        let reworded = BannerWords {
+            fr: Words {
+                close_refuses: Cow::Borrowed("refuser les cookies facultatifs"),
+                ..words(Lang::Fr)
+            },
+            ..today.clone()
         };
-        assert_ne!(v2(&config, &reworded, &en), today);
+        assert_ne!(Recipe::V2.revision_of(&config, &reworded), revision);
+        // Recipe 1 never covered them.
+        assert_eq!(
+            Recipe::V1.revision_of(&config, &reworded),
+            Recipe::V1.revision_of(&config, &today)
+        );
     }
 
     #[test]
     fn recipe_2_hashes_the_documented_json() {
         // The README tells auditors to hash exactly this text.
         let config = config();
-        let (fr, en) = (words(Lang::Fr), words(Lang::En));
         let canonical = [
             "{\"recipe\":2,\"config\":",
             &serde_json::to_string(&config).expect("JSON"),
             ",\"words\":{\"fr\":",
-            &serde_json::to_string(&fr).expect("JSON"),
+            &serde_json::to_string(&words(Lang::Fr)).expect("JSON"),
             ",\"en\":",
-            &serde_json::to_string(&en).expect("JSON"),
+            &serde_json::to_string(&words(Lang::En)).expect("JSON"),
             "}}",
         ]
         .concat();
@@ -209,10 +215,10 @@ mod tests {
 
     #[test]
     fn the_two_recipes_give_different_revisions_of_one_configuration() {
-        let config = config();
+        let (config, words) = (config(), BannerWords::built_in());
         assert_ne!(
-            Recipe::V1.revision_of(&config),
-            Recipe::V2.revision_of(&config)
+            Recipe::V1.revision_of(&config, &words),
+            Recipe::V2.revision_of(&config, &words)
         );
     }
 

@@ -397,6 +397,14 @@ fn texts_with_control_characters_other_than_tab_and_line_breaks_are_refused_by_n
         "/privacy\u{1e}",
         true,
     );
+    check(|i, t| i.publisher = t, "publisher", "Shop\u{7f}", true);
+    check(|i, t| i.publisher = t, "publisher", "Shop\u{85}", true);
+    check(
+        |i, t| i.publisher = t,
+        "publisher",
+        "Shop «\u{a0}é\u{200b}»",
+        false,
+    );
 }
 
 #[test]
@@ -412,11 +420,8 @@ fn a_revision_stored_before_recipes_had_numbers_still_matches_its_configuration(
     assert!(published.revision_matches());
     // Under today's recipe the same configuration is another revision, which is why the recipe
     // is kept beside it.
+    assert_eq!(published.words, None, "recipe 1 kept no words");
     assert_ne!(Revision::of(&published.config), published.revision);
-    assert_eq!(
-        Recipe::V1.revision_of(&published.config),
-        published.revision
-    );
 }
 
 #[test]
@@ -426,9 +431,21 @@ fn a_new_publication_names_recipe_2_and_matches_its_configuration() {
     assert!(published.revision_matches());
     let json = serde_json::to_value(&published).expect("JSON");
     assert_eq!(json["recipe"], 2);
+    assert_eq!(json["words"]["en"]["always_on"], "Always on");
+    let stored: PublishedConfig = serde_json::from_value(json).expect("reads back");
+    assert_eq!(stored, published);
+
     let mut tampered = published.clone();
     tampered.config.texts.en.title = "Other words".into();
     assert!(!tampered.revision_matches());
+    let mut reworded = published.clone();
+    if let Some(words) = &mut reworded.words {
+        words.fr.always_on = "Toujours actif".into();
+    }
+    assert!(!reworded.revision_matches());
+    let mut wordless = published.clone();
+    wordless.words = None;
+    assert!(!wordless.revision_matches(), "recipe 2 needs its words");
     let mut relabelled = published;
     relabelled.recipe = Recipe::V1;
     assert!(!relabelled.revision_matches());

@@ -41,7 +41,7 @@ async fn publish_renamed(app: &TestApp, hotjar: &str) {
 async fn the_banner_gets_the_live_revision_in_its_language_and_french_for_any_other() {
     let app = TestApp::start().await;
     let published = app.published("demo").await;
-    let expected = |lang| projection::encode("demo", &published.revision, &published.config, lang);
+    let expected = |lang| projection::encode_published(&published, lang);
     for (query, lang) in [
         ("?lang=en", Lang::En),
         ("?lang=en-GB", Lang::En),
@@ -123,10 +123,7 @@ async fn a_new_publication_changes_the_projection_and_its_etag() {
     assert_ne!(after, before);
     assert!(after.contains(published.revision.as_str()));
     assert!(after.contains("\u{1f}Hotjar Observe\u{1f}"));
-    assert_eq!(
-        after,
-        projection::encode("demo", &published.revision, &published.config, Lang::En)
-    );
+    assert_eq!(after, projection::encode_published(&published, Lang::En));
 
     // Publishing the earlier configuration again brings its projection back.
     publish_renamed(&app, "Hotjar").await;
@@ -254,6 +251,7 @@ async fn the_published_configuration_names_the_recipe_of_its_revision() {
     let r = get(&app, "/api/v1/sites/demo/config", &[]).await;
     let json: serde_json::Value = r.json().await.expect("JSON");
     assert_eq!(json["recipe"], 2);
+    assert_eq!(json["words"]["fr"]["always_on"], "Toujours actifs");
     let published = app.published("demo").await;
     assert!(published.revision_matches());
 }
