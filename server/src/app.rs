@@ -5,6 +5,7 @@ use crate::auth::Signer;
 use crate::config::Config;
 use crate::error::{ApiError, json_error};
 use crate::metrics::Metrics;
+use crate::projections::Projections;
 use crate::routes::limit::{ClientPolicy, rate_limit};
 use crate::routes::observe::count_decisions;
 use crate::routes::{admin, assets, audit, banner, fallback, health, panic};
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Who each client is, and the per-client rate limit.
     pub clients: ClientPolicy,
     pub metrics: Arc<Metrics>,
+    /// What `GET /api/v1/sites/{site}/banner` serves, made once per revision and language.
+    pub projections: Projections,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
                 config.trusted_proxies.clone(),
             ),
             metrics,
+            projections: Projections::default(),
         })
     }
 }
@@ -90,6 +94,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(post().to(admin::publish)),
         )
         .service(api("/api/v1/sites/{site}/config", "GET").route(get().to(banner::config)))
+        .service(api("/api/v1/sites/{site}/banner", "GET").route(get().to(banner::projection)))
         .service(
             api("/api/v1/sites/{site}/consents", "GET, POST, OPTIONS")
                 .app_data(json_body(DECISION_BODY_LIMIT))

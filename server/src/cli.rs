@@ -13,8 +13,10 @@ use crate::sitefile::{SiteFile, ValidSite};
 use crate::store::{SledStore, Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
+use biscotte_shared::Revision;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -78,7 +80,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Recompute a site's hash chain and report the first break, if any.
+    /// Recompute a site's hash chain, and each revision its decisions name from its stored
+    /// configuration (under the revision's own recipe); report the first break, if any.
     Verify {
         #[arg(long)]
         site: String,
@@ -446,11 +449,33 @@ async fn verify(config: &Config, site: &str) -> Result<(), String> {
         .into_iter()
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    match proof::verify_chain(&records) {
-        Ok(n) => {
-            println!("site {site:?}: {n} records, hash chain intact");
-            Ok(())
-        }
-        Err(b) => Err(format!("site {site:?}: hash chain broken: {b:?}")),
+    let n = proof::verify_chain(&records)
+        .map_err(|b| format!("site {site:?}: hash chain broken: {b:?}"))?;
+    // The live revision, and every revision a decision names: what proofs point at.
+    let mut revisions: BTreeSet<&Revision> = records.iter().map(|r| &r.revision).collect();
+    let live = store.site(site).await.map_err(|e| e.to_string())?;
+    if let Some(live) = &live {
+        revisions.insert(&live.current_revision);
     }
+    for revision in &revisions {
+        let published = store
+            .published(site, revision)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!("site {site:?}: revision {revision} is named by a decision but not stored")
+            })?;
+        if !published.revision_matches() {
+            return Err(format!(
+                "site {site:?}: revision {revision} does not match its stored configuration under recipe {}: the configuration is not the one published",
+                published.recipe.number()
+            ));
+        }
+    }
+    println!(
+        "site {site:?}: revisions checked: {}, each matching its configuration",
+        revisions.len()
+    );
+    println!("site {site:?}: {n} records, hash chain intact");
+    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod metrics;
+pub mod projections;
 pub mod proof;
 pub mod routes;
 pub mod sitefile;

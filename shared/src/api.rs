@@ -8,20 +8,74 @@ use crate::decision::{
     CONSENT_ID_FORMAT, MAX_CATEGORIES, MAX_SERVICES, Method, is_valid_consent_id,
 };
 use crate::error::FieldError;
-use crate::revision::Revision;
+use crate::revision::{Recipe, Revision};
 use crate::time::Timestamp;
+use crate::words::{BannerWords, Words, words};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use alloc::collections::BTreeMap;
 use core::fmt;
 
-/// `GET /api/v1/sites/{site}/config`: the published configuration and its revision.
+/// `GET /api/v1/sites/{site}/config`: the published configuration and its revision. Also how the
+/// server stores a published revision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedConfig {
     pub site: String,
     pub revision: Revision,
+    /// How `revision` was computed. Revisions stored before recipes had a number were all made
+    /// by recipe 1.
+    #[serde(default = "recipe_1")]
+    pub recipe: Recipe,
     pub published_at: Timestamp,
     pub config: SiteConfig,
+    /// The banner's own words as they were when this revision was published, which the banner
+    /// shows with it and recipe 2 hashes; absent from revisions of recipe 1, which did not keep
+    /// them (the banner then shows the release's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<BannerWords>,
+}
+
+fn recipe_1() -> Recipe {
+    Recipe::V1
+}
+
+impl PublishedConfig {
+    /// Publishes `config` as `site`, with this release's words, under the recipe of new
+    /// publications.
+    pub fn new(site: &str, config: SiteConfig, published_at: Timestamp) -> PublishedConfig {
+        let words = BannerWords::built_in();
+        PublishedConfig {
+            site: site.to_owned(),
+            revision: Recipe::CURRENT.revision_of(&config, &words),
+            recipe: Recipe::CURRENT,
+            published_at,
+            config,
+            words: Some(words),
+        }
+    }
+
+    /// The banner's words for this revision: the ones kept with it, or this release's for a
+    /// revision that kept none.
+    pub fn words(&self, lang: Lang) -> Words {
+        match &self.words {
+            Some(kept) => kept.get(lang).clone(),
+            None => words(lang),
+        }
+    }
+
+    /// Whether the revision is what its recipe computes from what was kept with it: the check
+    /// an auditor makes, and `biscotte verify`.
+    pub fn revision_matches(&self) -> bool {
+        match (self.recipe, &self.words) {
+            (Recipe::V1, _) => {
+                Recipe::V1.revision_of(&self.config, &BannerWords::built_in()) == self.revision
+            }
+            (Recipe::V2, Some(words)) => {
+                Recipe::V2.revision_of(&self.config, words) == self.revision
+            }
+            (Recipe::V2, None) => false,
+        }
+    }
 }
 
 /// The largest decision body the server reads, in bytes. The largest configuration a site may

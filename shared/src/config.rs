@@ -329,12 +329,88 @@ fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://") || s.starts_with('/')
 }
 
+/// The first control character (C0, DEL or C1) of a text other than tab, line feed and carriage
+/// return. Texts are shown as text, the banner's projection separates its fields with control
+/// characters, and JSON tools disagree on how to escape some of them, which an auditor
+/// recomputing a revision would trip on: none of them has a place in a text.
+fn control_character(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Every text of an owner's configuration, each with the name of its field.
+fn input_texts(input: &SiteConfigInput) -> Vec<(String, &str)> {
+    let mut texts: Vec<(String, &str)> = alloc::vec![
+        ("publisher".into(), &input.publisher),
+        ("policy_version".into(), &input.policy_version),
+        ("policy_url".into(), &input.policy_url),
+    ];
+    for (i, c) in input.categories.iter().enumerate() {
+        texts.push((format!("categories[{i}].id"), &c.id));
+        for (name, text) in [("title", &c.title), ("description", &c.description)] {
+            if let Some(text) = text {
+                texts.push((format!("categories[{i}].{name}.fr"), &text.fr));
+                texts.push((format!("categories[{i}].{name}.en"), &text.en));
+            }
+        }
+    }
+    for (i, s) in input.services.iter().enumerate() {
+        for (name, text) in [
+            ("id", &s.id),
+            ("name", &s.name),
+            ("provider", &s.provider),
+            ("category", &s.category),
+            ("privacy_policy_url", &s.privacy_policy_url),
+        ] {
+            texts.push((format!("services[{i}].{name}"), text));
+        }
+        for (j, cookie) in s.cookies.iter().enumerate() {
+            let field = |name: &str| format!("services[{i}].cookies[{j}].{name}");
+            texts.push((field("name"), &cookie.name));
+            texts.push((field("purpose"), &cookie.purpose));
+            if let Some(domain) = &cookie.domain {
+                texts.push((field("domain"), domain));
+            }
+        }
+    }
+    for (lang, t) in [(Lang::Fr, &input.texts.fr), (Lang::En, &input.texts.en)] {
+        for (name, text) in [
+            ("title", &t.title),
+            ("body", &t.body),
+            ("accept_all", &t.accept_all),
+            ("reject_all", &t.reject_all),
+            ("customize", &t.customize),
+            ("save", &t.save),
+            ("close", &t.close),
+            ("manage", &t.manage),
+            ("policy_link", &t.policy_link),
+        ] {
+            if let Some(text) = text {
+                texts.push((format!("texts.{}.{name}", lang.code()), text));
+            }
+        }
+    }
+    texts
+}
+
 impl SiteConfig {
     /// Validates an owner's configuration and fills in the built-ins and default texts.
     /// Every problem is reported at once, each naming its field.
     pub fn parse(input: SiteConfigInput) -> Result<SiteConfig, FieldErrors> {
         let mut errors = Vec::new();
         let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
+
+        for (field, text) in input_texts(&input) {
+            if let Some(c) = control_character(text) {
+                err(
+                    field,
+                    format!(
+                        "contains the control character U+{:04X}: remove it (a text may hold tabs and line breaks, no other control character)",
+                        u32::from(c)
+                    ),
+                );
+            }
+        }
 
         if input.publisher.trim().is_empty() {
             err(

@@ -24,14 +24,16 @@ pub mod cookie;
 pub mod decision;
 pub mod error;
 pub mod page_url;
+pub mod projection;
 pub mod revision;
 pub mod rules;
 pub mod time;
+pub mod words;
 
 pub use config::{Category, CookieDecl, Lang, Localized, Service, SiteConfig, SiteConfigInput};
 pub use cookie::{COOKIE_NAME, SavedConsent};
 pub use decision::{Choices, Decision, Method};
 pub use error::FieldError;
-pub use revision::Revision;
+pub use revision::{Recipe, Revision};
 pub use rules::{PromptReason, needs_prompt};
 pub use time::Timestamp;

@@ -1,30 +1,121 @@
 //! The revision of a published configuration: a content hash, so that any change to a text, a
-//! service or a cookie declaration is a new revision, and a proof can name exactly what was shown.
+//! service, a cookie declaration or the banner's own words is a new revision, and a proof can
+//! name exactly what was shown.
+//!
+//! How the hash is made is versioned ([`Recipe`]): each published revision is stored with the
+//! recipe that made it, so a revision stored before a new recipe keeps its meaning and still
+//! matches its configuration.
 
+use crate::config::SiteConfig;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::config::SiteConfig;
+use crate::words::BannerWords;
+use core::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use core::fmt;
 
-/// The first 128 bits of SHA-256 over the configuration's canonical JSON, in lowercase hex.
+/// The first 128 bits of SHA-256 over what a [`Recipe`] covers, in lowercase hex.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Revision(String);
 
+/// How a revision is computed; written as its number (`"recipe": 2`).
+///
+/// In both, "canonical JSON" is serde_json's compact output: no whitespace, struct fields in
+/// declaration order, lists in order, strings escaping only `"`, `\` and control characters.
+/// - 1: the configuration's canonical JSON. It leaves the banner's built-in words out.
+/// - 2: the canonical JSON of `{"recipe":2,"config":<config>,"words":{"fr":<words>,"en":<words>}}`,
+///   where the words are the banner's own ([`BannerWords`]), so the revision covers every text
+///   the visitor can read. A revision made by it keeps its words beside its configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum Recipe {
+    V1,
+    V2,
+}
+
+impl Recipe {
+    /// The recipe of new publications.
+    pub const CURRENT: Recipe = Recipe::V2;
+
+    pub const fn number(self) -> u8 {
+        match self {
+            Recipe::V1 => 1,
+            Recipe::V2 => 2,
+        }
+    }
+
+    /// The revision of `config` shown with `words` under this recipe (recipe 1 leaves the words
+    /// out).
+    pub fn revision_of(self, config: &SiteConfig, words: &BannerWords) -> Revision {
+        match self {
+            Recipe::V1 => Revision::hash(&serde_json::to_vec(config).unwrap_or_default()),
+            Recipe::V2 => {
+                // Field order here is the hash input's field order.
+                #[derive(Serialize)]
+                struct Covered<'a> {
+                    recipe: u8,
+                    config: &'a SiteConfig,
+                    words: &'a BannerWords,
+                }
+                let covered = Covered {
+                    recipe: Recipe::V2.number(),
+                    config,
+                    words,
+                };
+                Revision::hash(&serde_json::to_vec(&covered).unwrap_or_default())
+            }
+        }
+    }
+}
+
+impl From<Recipe> for u8 {
+    fn from(recipe: Recipe) -> u8 {
+        recipe.number()
+    }
+}
+
+impl TryFrom<u8> for Recipe {
+    type Error = UnknownRecipe;
+
+    fn try_from(n: u8) -> Result<Recipe, UnknownRecipe> {
+        match n {
+            1 => Ok(Recipe::V1),
+            2 => Ok(Recipe::V2),
+            _ => Err(UnknownRecipe(n)),
+        }
+    }
+}
+
+/// A recipe number this build does not know: written by a newer Biscotte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownRecipe(pub u8);
+
+impl fmt::Display for UnknownRecipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "revision recipe {} is unknown to this version of Biscotte (it knows 1 and 2): upgrade it",
+            self.0
+        )
+    }
+}
+
 impl Revision {
     pub const LEN: usize = 32;
 
+    /// The revision of `config` with this release's words, under the recipe of new
+    /// publications ([`Recipe::CURRENT`]).
     pub fn of(config: &SiteConfig) -> Revision {
-        // Struct fields serialize in declaration order and lists keep their order, so the JSON
-        // of a given configuration is always the same bytes.
-        let canonical = serde_json::to_vec(config).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
-        Revision(hex(&digest[..Self::LEN / 2]))
+        Recipe::CURRENT.revision_of(config, &BannerWords::built_in())
     }
 
-    /// Accepts only what [`Revision::of`] produces.
+    fn hash(canonical: &[u8]) -> Revision {
+        let digest = Sha256::digest(canonical);
+        Revision(hex(digest.get(..Self::LEN / 2).unwrap_or_default()))
+    }
+
+    /// Accepts only what a [`Recipe`] produces.
     pub fn parse(s: &str) -> Option<Revision> {
         (s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .then(|| Revision(s.to_owned()))
@@ -50,4 +141,95 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(DIGITS[(b & 15) as usize] as char);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Lang, SiteConfigInput};
+    use crate::words::{Words, words};
+    use alloc::borrow::Cow;
+
+    fn config() -> SiteConfig {
+        SiteConfig::parse(SiteConfigInput {
+            publisher: "Boulangerie Biscotte".into(),
+            policy_version: "2026-11".into(),
+            policy_url: "/confidentialite.html".into(),
+            categories: vec![],
+            services: vec![],
+            texts: Default::default(),
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn recipe_2_changes_when_a_built_in_word_changes() {
+        let config = config();
+        let today = BannerWords::built_in();
+        let revision = Recipe::V2.revision_of(&config, &today);
+        assert_eq!(revision, Revision::of(&config));
+        let reworded = BannerWords {
+            en: Words {
+                always_on: Cow::Borrowed("Always active"),
+                ..words(Lang::En)
+            },
+            ..today.clone()
+        };
+        assert_ne!(Recipe::V2.revision_of(&config, &reworded), revision);
+        let reworded = BannerWords {
+            fr: Words {
+                close_refuses: Cow::Borrowed("refuser les cookies facultatifs"),
+                ..words(Lang::Fr)
+            },
+            ..today.clone()
+        };
+        assert_ne!(Recipe::V2.revision_of(&config, &reworded), revision);
+        // Recipe 1 never covered them.
+        assert_eq!(
+            Recipe::V1.revision_of(&config, &reworded),
+            Recipe::V1.revision_of(&config, &today)
+        );
+    }
+
+    #[test]
+    fn recipe_2_hashes_the_documented_json() {
+        // The README tells auditors to hash exactly this text.
+        let config = config();
+        let canonical = [
+            "{\"recipe\":2,\"config\":",
+            &serde_json::to_string(&config).expect("JSON"),
+            ",\"words\":{\"fr\":",
+            &serde_json::to_string(&words(Lang::Fr)).expect("JSON"),
+            ",\"en\":",
+            &serde_json::to_string(&words(Lang::En)).expect("JSON"),
+            "}}",
+        ]
+        .concat();
+        assert_eq!(Revision::hash(canonical.as_bytes()), Revision::of(&config));
+        assert!(
+            canonical.contains(
+                "\"words\":{\"fr\":{\"always_on\":\"Toujours actifs\",\"close_refuses\":"
+            )
+        );
+    }
+
+    #[test]
+    fn the_two_recipes_give_different_revisions_of_one_configuration() {
+        let (config, words) = (config(), BannerWords::built_in());
+        assert_ne!(
+            Recipe::V1.revision_of(&config, &words),
+            Recipe::V2.revision_of(&config, &words)
+        );
+    }
+
+    #[test]
+    fn a_recipe_is_written_as_its_number_and_an_unknown_one_is_refused() {
+        assert_eq!(serde_json::to_string(&Recipe::V2).expect("JSON"), "2");
+        assert_eq!(
+            serde_json::from_str::<Recipe>("1").expect("known"),
+            Recipe::V1
+        );
+        let unknown = serde_json::from_str::<Recipe>("3").expect_err("unknown");
+        assert!(unknown.to_string().contains("upgrade"), "{unknown}");
+    }
 }

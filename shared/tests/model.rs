@@ -1,13 +1,13 @@
 //! The consent rules, table-driven: one line per case.
 
-use biscotte_shared::api::{ConsentRequest, DECISION_BODY_LIMIT};
+use biscotte_shared::api::{ConsentRequest, DECISION_BODY_LIMIT, PublishedConfig};
 use biscotte_shared::config::{BannerTextsInput, CategoryInput, SiteConfigInput, TextsInput};
 use biscotte_shared::cookie::Garbled;
 use biscotte_shared::decision::{MAX_CATEGORIES, MAX_SERVICES};
 use biscotte_shared::page_url::PAGE_URL_MAX_CHARS;
 use biscotte_shared::{
-    Choices, CookieDecl, Decision, Lang, Localized, Method, PromptReason, Revision, SavedConsent,
-    Service, SiteConfig, Timestamp, needs_prompt,
+    Choices, CookieDecl, Decision, Lang, Localized, Method, PromptReason, Recipe, Revision,
+    SavedConsent, Service, SiteConfig, Timestamp, needs_prompt,
 };
 use std::collections::BTreeMap;
 
@@ -319,6 +319,136 @@ fn a_bad_configuration_is_refused_with_every_field_named() {
             "{expected} missing from {fields:?}"
         );
     }
+}
+
+#[test]
+fn texts_with_control_characters_other_than_tab_and_line_breaks_are_refused_by_name() {
+    // One row per text: where the control character goes, and the field the error must name.
+    let check =
+        |place: fn(&mut SiteConfigInput, String), field: &str, text: &str, refused: bool| {
+            let mut i = input(&[("ga", "analytics")]);
+            place(&mut i, text.to_owned());
+            match SiteConfig::parse(i) {
+                Ok(_) => assert!(!refused, "{field} {text:?} was accepted"),
+                Err(errors) => {
+                    assert!(refused, "{field} {text:?} was refused: {errors:?}");
+                    let error = errors
+                        .0
+                        .iter()
+                        .find(|e| e.field == field)
+                        .unwrap_or_else(|| panic!("{field} not named in {errors:?}"));
+                    assert!(error.message.contains("control character U+"), "{error:?}");
+                }
+            }
+        };
+    check(|i, t| i.publisher = t, "publisher", "Shop\u{1e}Inc", true);
+    check(|i, t| i.publisher = t, "publisher", "Shop\tInc", false);
+    check(
+        |i, t| i.texts.en.body = Some(t),
+        "texts.en.body",
+        "Line\r\nline",
+        false,
+    );
+    check(
+        |i, t| i.texts.en.body = Some(t),
+        "texts.en.body",
+        "Bell\u{7}",
+        true,
+    );
+    check(
+        |i, t| i.texts.fr.title = Some(t),
+        "texts.fr.title",
+        "\u{1f}",
+        true,
+    );
+    check(
+        |i, t| i.services[0].name = t,
+        "services[0].name",
+        "G\u{0}A",
+        true,
+    );
+    check(
+        |i, t| i.services[0].cookies[0].name = t,
+        "services[0].cookies[0].name",
+        "_ga\u{1b}",
+        true,
+    );
+    check(
+        |i, t| i.services[0].cookies[0].purpose = t,
+        "services[0].cookies[0].purpose",
+        "measure\u{1e}",
+        true,
+    );
+    check(
+        |i, t| {
+            i.categories = vec![CategoryInput {
+                id: "chat".into(),
+                title: Some(Localized::new("Discussion", &t)),
+                description: Some(Localized::new("Le chat.", "The chat.")),
+            }]
+        },
+        "categories[0].title.en",
+        "Chat\u{1f}",
+        true,
+    );
+    check(
+        |i, t| i.policy_url = t,
+        "policy_url",
+        "/privacy\u{1e}",
+        true,
+    );
+    check(|i, t| i.publisher = t, "publisher", "Shop\u{7f}", true);
+    check(|i, t| i.publisher = t, "publisher", "Shop\u{85}", true);
+    check(
+        |i, t| i.publisher = t,
+        "publisher",
+        "Shop «\u{a0}é\u{200b}»",
+        false,
+    );
+}
+
+#[test]
+fn a_revision_stored_before_recipes_had_numbers_still_matches_its_configuration() {
+    // Stored by the server before recipe 2 existed (no `recipe` field), byte for byte.
+    let stored = include_str!("fixtures/published-v1.json");
+    let published: PublishedConfig = serde_json::from_str(stored).expect("the stored form reads");
+    assert_eq!(published.recipe, Recipe::V1);
+    assert_eq!(
+        published.revision.as_str(),
+        "e8f8c1b8d5191fe35f157606c41d38fd"
+    );
+    assert!(published.revision_matches());
+    // Under today's recipe the same configuration is another revision, which is why the recipe
+    // is kept beside it.
+    assert_eq!(published.words, None, "recipe 1 kept no words");
+    assert_ne!(Revision::of(&published.config), published.revision);
+}
+
+#[test]
+fn a_new_publication_names_recipe_2_and_matches_its_configuration() {
+    let published = PublishedConfig::new("shop", config(&[("ga", "analytics")]), NOW);
+    assert_eq!(published.recipe, Recipe::V2);
+    assert!(published.revision_matches());
+    let json = serde_json::to_value(&published).expect("JSON");
+    assert_eq!(json["recipe"], 2);
+    assert_eq!(json["words"]["en"]["always_on"], "Always on");
+    let stored: PublishedConfig = serde_json::from_value(json).expect("reads back");
+    assert_eq!(stored, published);
+
+    let mut tampered = published.clone();
+    tampered.config.texts.en.title = "Other words".into();
+    assert!(!tampered.revision_matches());
+    let mut reworded = published.clone();
+    if let Some(words) = &mut reworded.words {
+        words.fr.always_on = "Toujours actif".into();
+    }
+    assert!(!reworded.revision_matches());
+    let mut wordless = published.clone();
+    wordless.words = None;
+    assert!(!wordless.revision_matches(), "recipe 2 needs its words");
+    let mut relabelled = published;
+    relabelled.recipe = Recipe::V1;
+    assert!(!relabelled.revision_matches());
 }
 
 #[test]

@@ -283,3 +283,40 @@ fn metrics_are_never_served_on_the_public_address() {
     assert!(err.contains("metrics_bind"), "{err}");
     assert!(err.contains("private address"), "{err}");
 }
+
+#[test]
+fn verify_recomputes_each_revision_and_names_one_whose_stored_configuration_changed() {
+    let data = crate::process::DataDir::with_demo_site();
+    let out = data.cli(&["verify", "--site", "demo"]).expect("verifies");
+    assert!(
+        out.contains("site \"demo\": revisions checked: 1, each matching its configuration"),
+        "{out}"
+    );
+
+    // Someone with the disk edits the live revision's text behind the server's back.
+    let revision = {
+        let db = sled::open(data.store()).expect("sled opens");
+        let configs = db.open_tree("configs").expect("tree");
+        let (key, stored) = configs
+            .scan_prefix(b"demo\0")
+            .next()
+            .expect("one revision")
+            .expect("readable");
+        let mut published: serde_json::Value = serde_json::from_slice(&stored).expect("JSON");
+        published["config"]["texts"]["fr"]["title"] = "Un autre titre".into();
+        configs
+            .insert(key, serde_json::to_vec(&published).expect("JSON"))
+            .expect("insert");
+        db.flush().expect("flush");
+        published["revision"].as_str().expect("revision").to_owned()
+    };
+    let err = data
+        .cli(&["verify", "--site", "demo"])
+        .expect_err("a changed configuration is found");
+    assert!(
+        err.contains(&format!(
+            "revision {revision} does not match its stored configuration under recipe 2"
+        )),
+        "{err}"
+    );
+}

@@ -6,6 +6,7 @@ mod process;
 
 mod abuse;
 mod audit_export;
+mod banner_projection;
 mod cli_and_config;
 mod compression;
 mod consents;

@@ -202,7 +202,13 @@ impl DataDir {
         let out = self
             .cli(&["verify", "--site", "demo"])
             .expect("the chain verifies");
-        out.trim()
+        assert!(
+            out.contains("each matching its configuration"),
+            "verify checks the revisions too: {out}"
+        );
+        out.lines()
+            .last()
+            .unwrap_or_default()
             .strip_prefix("site \"demo\": ")
             .and_then(|rest| rest.strip_suffix(" records, hash chain intact"))
             .and_then(|n| n.parse().ok())

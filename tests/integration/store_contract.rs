@@ -5,8 +5,8 @@
 use crate::harness::demo_site_file;
 use biscotte_server::proof;
 use biscotte_server::store::{NewDecision, NewSite, SledStore, Store, StoreError};
-use biscotte_shared::api::ConsentRecord;
-use biscotte_shared::{Choices, Decision, Lang, Method, Revision, SiteConfig, Timestamp};
+use biscotte_shared::api::{ConsentRecord, PublishedConfig};
+use biscotte_shared::{Choices, Decision, Lang, Method, Recipe, Revision, SiteConfig, Timestamp};
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -92,6 +92,12 @@ async fn sites_are_created_once_and_every_revision_stays_readable(open: Backend)
         .await
         .expect("published");
     assert_ne!(v2.revision, v1);
+    assert_eq!(
+        v2.recipe,
+        Recipe::CURRENT,
+        "new publications use today's recipe"
+    );
+    assert!(v2.revision_matches());
     let (site, live) = store.current("shop").await.expect("read").expect("site");
     assert_eq!(
         (site.current_revision.clone(), live.revision.clone()),
@@ -374,6 +380,70 @@ async fn sled_acknowledged_records_survive_a_restart_and_the_chain_goes_on() {
 #[tokio::test]
 async fn sled_after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so() {
     after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so(sled).await;
+}
+
+/// A published revision as the server stored it before revision recipes had numbers.
+const STORED_BEFORE_RECIPES: &[u8] =
+    include_bytes!("../../shared/tests/fixtures/published-v1.json");
+
+#[tokio::test]
+async fn a_sled_store_written_before_revision_recipes_keeps_its_revisions_and_publishes_under_today_s()
+ {
+    let dir = tempfile::tempdir().expect("tmp");
+    let old: PublishedConfig = serde_json::from_slice(STORED_BEFORE_RECIPES).expect("stored form");
+    {
+        // The trees as the previous version of the sled store wrote them.
+        let db = sled::open(dir.path()).expect("sled opens");
+        let key = [b"bakery\0".as_slice(), old.revision.as_str().as_bytes()].concat();
+        db.open_tree("configs")
+            .expect("tree")
+            .insert(key, STORED_BEFORE_RECIPES)
+            .expect("insert");
+        let site = serde_json::json!({
+            "id": "bakery",
+            "name": "Bakery",
+            "origins": ["https://bakery.example"],
+            "created_at": 1_750_000_000_000_i64,
+            "current_revision": old.revision,
+        });
+        db.open_tree("sites")
+            .expect("tree")
+            .insert("bakery", serde_json::to_vec(&site).expect("JSON"))
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let store = sled(dir.path());
+    let (_, live) = store.current("bakery").await.expect("read").expect("site");
+    assert_eq!(*live, old);
+    assert_eq!(live.recipe, Recipe::V1);
+    assert!(
+        live.revision_matches(),
+        "the stored revision keeps its meaning"
+    );
+
+    // Publishing the same configuration again makes a revision under today's recipe; decisions
+    // that name the earlier one still find it, unchanged.
+    let now = Timestamp::from_millis(1_800_000_000_000);
+    let republished = store
+        .publish("bakery", old.config.clone(), None, now)
+        .await
+        .expect("published");
+    assert_eq!(republished.recipe, Recipe::CURRENT);
+    assert_ne!(republished.revision, old.revision);
+    assert!(republished.revision_matches());
+    let (site, _) = store.current("bakery").await.expect("read").expect("site");
+    assert_eq!(site.current_revision, republished.revision);
+    let earlier = store
+        .published("bakery", &old.revision)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(*earlier, old);
+    let again = store
+        .publish("bakery", old.config.clone(), None, now.plus_days(1))
+        .await
+        .expect("published");
+    assert_eq!(again, republished, "nothing changed, nothing is written");
 }
 
 #[cfg(unix)]

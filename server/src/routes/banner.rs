@@ -1,4 +1,5 @@
-//! What the banner calls: the published configuration, and recording a decision.
+//! What the banner calls: its projection of the live revision, the published configuration, and
+//! recording a decision.
 
 use super::{own_origin, registered_site};
 use crate::app::AppState;
@@ -8,11 +9,11 @@ use crate::store::{NewDecision, SiteRecord};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, EntityTag, Header, HeaderValue, IfNoneMatch};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use biscotte_shared::api::{ConsentRequest, ConsentResponse};
-use biscotte_shared::{Choices, Decision, FieldError, Revision};
+use biscotte_shared::{Choices, Decision, FieldError, Lang, Revision};
 
 fn origin_of(req: &HttpRequest) -> Option<&str> {
     req.headers()
@@ -57,7 +58,7 @@ pub async fn cors_on_refusals(
         .path()
         .strip_prefix("/api/v1/sites/")
         .and_then(|rest| rest.split_once('/'))
-        .filter(|(_, route)| matches!(*route, "consents" | "config"))
+        .filter(|(_, route)| matches!(*route, "consents" | "config" | "banner"))
         .map(|(site, _)| site.to_owned());
     // Read before the call: holding a clone of the request across it breaks actix's router.
     let origin = origin_of(req.request()).map(str::to_owned);
@@ -130,6 +131,58 @@ pub async fn config(
         return Ok(builder.finish());
     }
     Ok(builder.json(&*published))
+}
+
+/// The language a `lang` query parameter (a BCP 47 tag) asks for; French when it is missing or
+/// not one the banner speaks, as the banner falls back itself.
+fn requested_lang(query: &str) -> Lang {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .ok()
+        .and_then(|pairs| {
+            pairs
+                .0
+                .into_iter()
+                .find(|(key, _)| key == "lang")
+                .and_then(|(_, tag)| Lang::from_tag(&tag))
+        })
+        .unwrap_or(Lang::Fr)
+}
+
+/// `GET /api/v1/sites/{site}/banner?lang=…`: the live revision as the banner needs it for one
+/// language (`biscotte_shared::projection`), with the same caching and CORS as the configuration.
+pub async fn projection(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (record, published) = state
+        .store
+        .current(&site)
+        .await?
+        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let origin = allowed_origin(&req, &state, &record)?;
+    let lang = requested_lang(req.query_string());
+    let etag = EntityTag::new_strong(format!("b1-{}-{}", published.revision, lang.code()));
+    let not_modified = match IfNoneMatch::parse(&req) {
+        Ok(IfNoneMatch::Any) => true,
+        Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
+        Err(_) => false,
+    };
+    let mut builder = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    with_cors(&mut builder, &origin);
+    builder
+        .insert_header(header::ETag(etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if not_modified {
+        return Ok(builder.finish());
+    }
+    Ok(builder
+        .content_type("text/plain; charset=utf-8")
+        .body(state.projections.get(&published, lang)))
 }
 
 /// `OPTIONS /api/v1/sites/{site}/consents`: the CORS preflight of a decision.

@@ -477,12 +477,7 @@ impl Writer {
         {
             return Err(StoreError::SiteExists(new.id));
         }
-        let published = PublishedConfig {
-            site: new.id.clone(),
-            revision: Revision::of(&new.config),
-            published_at: new.now,
-            config: new.config,
-        };
+        let published = PublishedConfig::new(&new.id, new.config, new.now);
         let site = SiteRecord {
             id: new.id,
             name: new.name,
@@ -513,7 +508,11 @@ impl Writer {
             .get(id)
             .cloned()
             .ok_or_else(|| StoreError::UnknownSite(id.to_owned()))?;
-        let revision = Revision::of(&config);
+        // Under the recipe of new publications: a site whose live revision was made by an
+        // earlier recipe gets a new revision of the same configuration, one that covers all the
+        // recipe covers, while its earlier revisions keep theirs.
+        let fresh = PublishedConfig::new(id, config, now);
+        let revision = fresh.revision.clone();
         let existing = self.shared.published(id, &revision)?;
         let unchanged = revision == current.current_revision
             && origins.as_ref().is_none_or(|o| *o == current.origins);
@@ -524,16 +523,10 @@ impl Writer {
             // Re-publishing an earlier revision keeps its original publication time.
             Some(existing) => PublishedConfig::clone(&existing),
             None => {
-                let published = PublishedConfig {
-                    site: id.to_owned(),
-                    revision: revision.clone(),
-                    published_at: now,
-                    config,
-                };
                 self.shared
                     .configs_tree
-                    .insert(config_key(id, &revision), serde_json::to_vec(&published)?)?;
-                published
+                    .insert(config_key(id, &revision), serde_json::to_vec(&fresh)?)?;
+                fresh
             }
         };
         let mut site = SiteRecord::clone(&current);

@@ -1,0 +1,302 @@
+//! The banner's projection of a published revision: what the banner shows and needs for one
+//! language, texts already resolved, in a format a few lines of wasm can split.
+//!
+//! The server computes it once per revision and language; the full configuration stays at
+//! `GET …/config` for auditors. Format (version `biscotte-banner-1`), byte for byte:
+//! - records are separated by U+001E, the fields of a record by U+001F, with no trailing separator;
+//! - record 0: `biscotte-banner-1`, site, revision, policy version, language code (`fr`, `en`),
+//!   the policy URL when [`web_link`] accepts it, else empty;
+//! - record 1, the texts in the language: title, body, accept all, reject all, customize, save,
+//!   close, close label ([`Words::close_label`]), manage, policy link, then the banner's words
+//!   always on, privacy policy, cookies, no service (those kept with the revision:
+//!   [`PublishedConfig::words`]);
+//! - one record per category that is required or asked, in configuration order: `c`, id, `1`
+//!   when required else empty, title, description;
+//! - one record per service, in configuration order: `s`, id, category, name, provider, privacy
+//!   policy URL when [`web_link`] accepts it else empty, then one field per declared cookie name.
+//!
+//! A separator inside a text becomes a space, so no text can break the format (publication
+//! refuses control characters; this holds for revisions stored before it did).
+
+use crate::api::PublishedConfig;
+use crate::config::{Lang, SiteConfig};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use crate::revision::Revision;
+use crate::words::{Words, web_link, words};
+
+/// The first field of every projection: the format's name and version.
+pub const FORMAT: &str = "biscotte-banner-1";
+/// Between records.
+pub const RECORD_SEPARATOR: char = '\u{1e}';
+/// Between the fields of a record.
+pub const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// The projection of a published revision for `lang`, with the words kept with it.
+pub fn encode_published(published: &PublishedConfig, lang: Lang) -> String {
+    encode_with(
+        &published.site,
+        &published.revision,
+        &published.config,
+        &published.words(lang),
+        lang,
+    )
+}
+
+/// The projection of `config`, published as `revision` of `site`, for `lang`, with this
+/// release's words.
+pub fn encode(site: &str, revision: &Revision, config: &SiteConfig, lang: Lang) -> String {
+    encode_with(site, revision, config, &words(lang), lang)
+}
+
+fn encode_with(
+    site: &str,
+    revision: &Revision,
+    config: &SiteConfig,
+    w: &Words,
+    lang: Lang,
+) -> String {
+    fn link(url: &str) -> &str {
+        web_link(url).unwrap_or("")
+    }
+    let mut out = Projection(String::with_capacity(4096));
+
+    out.record(&[
+        FORMAT,
+        site,
+        revision.as_str(),
+        &config.policy_version,
+        lang.code(),
+        link(&config.policy_url),
+    ]);
+
+    let t = config.texts.get(lang);
+    out.record(&[
+        &t.title,
+        &t.body,
+        &t.accept_all,
+        &t.reject_all,
+        &t.customize,
+        &t.save,
+        &t.close,
+        &w.close_label(&t.close),
+        &t.manage,
+        &t.policy_link,
+        &w.always_on,
+        &w.privacy_policy,
+        &w.cookies,
+        &w.no_service,
+    ]);
+
+    for c in config
+        .categories
+        .iter()
+        .filter(|c| c.required || config.asks(c))
+    {
+        out.record(&[
+            "c",
+            &c.id,
+            if c.required { "1" } else { "" },
+            c.title.get(lang),
+            c.description.get(lang),
+        ]);
+    }
+
+    for s in &config.services {
+        out.record(&[
+            "s",
+            &s.id,
+            &s.category,
+            &s.name,
+            &s.provider,
+            link(&s.privacy_policy_url),
+        ]);
+        for cookie in &s.cookies {
+            out.field(&cookie.name);
+        }
+    }
+    out.0
+}
+
+/// The text being written: every field goes through [`Projection::field`], which keeps the
+/// separators out of texts.
+struct Projection(String);
+
+impl Projection {
+    /// Starts a record (after a separator, unless it is the first) with these fields.
+    fn record(&mut self, fields: &[&str]) {
+        let mut fields = fields.iter();
+        if let Some(first) = fields.next() {
+            if !self.0.is_empty() {
+                self.0.push(RECORD_SEPARATOR);
+            }
+            self.text(first);
+        }
+        for f in fields {
+            self.field(f);
+        }
+    }
+
+    /// Adds a field to the current record.
+    fn field(&mut self, text: &str) {
+        self.0.push(FIELD_SEPARATOR);
+        self.text(text);
+    }
+
+    fn text(&mut self, text: &str) {
+        self.0.extend(text.chars().map(|c| match c {
+            RECORD_SEPARATOR | FIELD_SEPARATOR => ' ',
+            c => c,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CategoryInput, CookieDecl, Localized, Service, SiteConfigInput};
+
+    fn service(id: &str, category: &str, url: &str, cookies: &[&str]) -> Service {
+        Service {
+            id: id.into(),
+            name: format!("{id} name"),
+            provider: format!("{id} provider"),
+            category: category.into(),
+            privacy_policy_url: url.into(),
+            cookies: cookies
+                .iter()
+                .map(|n| CookieDecl {
+                    name: (*n).into(),
+                    domain: None,
+                    lifetime_days: 30,
+                    purpose: "test".into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn small() -> SiteConfig {
+        let mut input = SiteConfigInput {
+            publisher: "Shop".into(),
+            policy_version: "v1".into(),
+            policy_url: "/privacy".into(),
+            categories: vec![CategoryInput {
+                id: "chat".into(),
+                title: Some(Localized::new("Discussion", "Chat")),
+                description: Some(Localized::new("Le chat.", "The chat.")),
+            }],
+            services: vec![
+                service("ga", "analytics", "https://ga.example/p", &["_ga", "_ga_*"]),
+                service("lb", "necessary", "/lb", &[]),
+            ],
+            texts: Default::default(),
+        };
+        input.texts.en.body = Some("Shop uses cookies.".into());
+        SiteConfig::parse(input).expect("valid")
+    }
+
+    fn revision() -> Revision {
+        Revision::parse("0123456789abcdef0123456789abcdef").expect("revision")
+    }
+
+    #[test]
+    fn the_projection_is_these_exact_bytes() {
+        let got = encode("shop", &revision(), &small(), Lang::En);
+        let expected = [
+            "biscotte-banner-1\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}en\u{1f}/privacy",
+            "Your cookie choices\u{1f}Shop uses cookies.\u{1f}Accept all\u{1f}Refuse all\u{1f}Customise\u{1f}Save my choices\u{1f}Continue without accepting\u{1f}Continue without accepting (refuse all optional cookies)\u{1f}Manage cookies\u{1f}Privacy policy\u{1f}Always on\u{1f}Privacy policy\u{1f}Cookies:\u{1f}No service of this kind on this site.",
+            "c\u{1f}necessary\u{1f}1\u{1f}Technical cookies\u{1f}Needed for the site to work (session, security, remembering your choices). They cannot be turned off.",
+            "c\u{1f}analytics\u{1f}\u{1f}Audience measurement\u{1f}Help us understand how the site is used (page views, journeys) so we can improve it.",
+            "c\u{1f}chat\u{1f}\u{1f}Chat\u{1f}The chat.",
+            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}_ga\u{1f}_ga_*",
+            "s\u{1f}lb\u{1f}necessary\u{1f}lb name\u{1f}lb provider\u{1f}/lb",
+        ]
+        .join("\u{1e}");
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn the_projection_speaks_the_asked_language() {
+        let got = encode("shop", &revision(), &small(), Lang::Fr);
+        let records: Vec<&str> = got.split(RECORD_SEPARATOR).collect();
+        assert_eq!(
+            records[0],
+            "biscotte-banner-1\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}fr\u{1f}/privacy"
+        );
+        let texts: Vec<&str> = records[1].split(FIELD_SEPARATOR).collect();
+        assert_eq!(texts.len(), 14);
+        assert_eq!(texts[0], "Vos choix en matière de cookies");
+        assert_eq!(
+            texts[7],
+            "Continuer sans accepter (refuser tous les cookies facultatifs)"
+        );
+        assert_eq!(texts[12], "Cookies\u{a0}:");
+        assert_eq!(
+            records[4],
+            "c\u{1f}chat\u{1f}\u{1f}Discussion\u{1f}Le chat."
+        );
+    }
+
+    #[test]
+    fn a_published_revision_is_projected_with_the_words_kept_with_it() {
+        let mut published = PublishedConfig::new("shop", small(), crate::Timestamp::from_millis(0));
+        assert_eq!(
+            encode_published(&published, Lang::En),
+            encode("shop", &published.revision, &published.config, Lang::En)
+        );
+        if let Some(kept) = &mut published.words {
+            kept.en.always_on = "Always active".into();
+            kept.en.close_refuses = "refuse them".into();
+        }
+        let got = encode_published(&published, Lang::En);
+        let texts: Vec<&str> = got
+            .split(RECORD_SEPARATOR)
+            .nth(1)
+            .unwrap_or_default()
+            .split(FIELD_SEPARATOR)
+            .collect();
+        assert_eq!(texts[7], "Continue without accepting (refuse them)");
+        assert_eq!(texts[10], "Always active");
+        // A revision of recipe 1 kept no words: this release's are shown.
+        published.words = None;
+        assert_eq!(
+            encode_published(&published, Lang::En),
+            encode("shop", &published.revision, &published.config, Lang::En)
+        );
+    }
+
+    #[test]
+    fn separators_inside_texts_become_spaces_and_unsafe_links_are_left_empty() {
+        // A configuration stored before publication refused control characters.
+        let mut config = small();
+        config.texts.en.title = "A\u{1e}B\u{1f}C".into();
+        config.services[0].name = "\u{1f}\u{1f}".into();
+        config.services[0].cookies[0].name = "x\u{1e}y".into();
+        config.services[1].privacy_policy_url = "javascript:alert(1)".into();
+        config.policy_url = " data:text/html,x".into();
+        let got = encode("sh\u{1e}op", &revision(), &config, Lang::En);
+        let records: Vec<Vec<&str>> = got
+            .split(RECORD_SEPARATOR)
+            .map(|r| r.split(FIELD_SEPARATOR).collect())
+            .collect();
+        assert_eq!(records.len(), 7, "{got:?}");
+        assert_eq!(records[0][1], "sh op");
+        assert_eq!(records[0][5], "");
+        assert_eq!(records[1][0], "A B C");
+        assert_eq!(records[1].len(), 14);
+        assert_eq!(
+            records[5],
+            [
+                "s",
+                "ga",
+                "analytics",
+                "  ",
+                "ga provider",
+                "https://ga.example/p",
+                "x y",
+                "_ga_*"
+            ]
+        );
+        assert_eq!(records[6][5], "");
+    }
+}

@@ -1,0 +1,134 @@
+//! The banner's own words, beside the site owner's texts: the same for every site of a release,
+//! covered by the revision (recipe 2) and kept with each published revision, so that a proof names
+//! them too and a later release that rewords them does not change what a revision showed.
+
+use crate::config::Lang;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::borrow::Cow;
+use serde::{Deserialize, Serialize};
+
+/// Words of the banner's own in one language. Their JSON (fields in this order) is part of what
+/// a revision hashes: adding, renaming or rewording one makes new revisions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Words {
+    /// Beside a required category's switch.
+    pub always_on: Cow<'static, str>,
+    /// Completes the close control's accessible name: closing refuses.
+    pub close_refuses: Cow<'static, str>,
+    /// The link to a service provider's privacy policy.
+    pub privacy_policy: Cow<'static, str>,
+    /// Before a service's cookie names.
+    pub cookies: Cow<'static, str>,
+    /// Under a category that holds no service.
+    pub no_service: Cow<'static, str>,
+}
+
+/// This release's words in `lang`.
+pub const fn words(lang: Lang) -> Words {
+    const fn w(s: &'static str) -> Cow<'static, str> {
+        Cow::Borrowed(s)
+    }
+    match lang {
+        Lang::Fr => Words {
+            always_on: w("Toujours actifs"),
+            close_refuses: w("refuser tous les cookies facultatifs"),
+            privacy_policy: w("Politique de confidentialité"),
+            cookies: w("Cookies\u{a0}:"),
+            no_service: w("Aucun service de cette catégorie sur ce site."),
+        },
+        Lang::En => Words {
+            always_on: w("Always on"),
+            close_refuses: w("refuse all optional cookies"),
+            privacy_policy: w("Privacy policy"),
+            cookies: w("Cookies:"),
+            no_service: w("No service of this kind on this site."),
+        },
+    }
+}
+
+impl Words {
+    /// The close control's accessible name: its visible text first (so voice control finds
+    /// it), then what it does.
+    pub fn close_label(&self, visible: &str) -> String {
+        [visible, " (", &self.close_refuses, ")"].concat()
+    }
+}
+
+/// The banner's words in every language it speaks, as a published revision keeps them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BannerWords {
+    pub fr: Words,
+    pub en: Words,
+}
+
+impl BannerWords {
+    /// This release's words.
+    pub const fn built_in() -> BannerWords {
+        BannerWords {
+            fr: words(Lang::Fr),
+            en: words(Lang::En),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &Words {
+        match lang {
+            Lang::Fr => &self.fr,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// The close control's accessible name: its visible text first (so voice control finds it), then
+/// what it does.
+pub fn close_label(lang: Lang, visible: &str) -> String {
+    words(lang).close_label(visible)
+}
+
+/// A link the banner may render: web URLs and site paths only, never `javascript:` or `data:`.
+pub fn web_link(url: &str) -> Option<&str> {
+    let start = url.trim_start();
+    let scheme = |prefix: &str| {
+        start
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    (scheme("https://") || scheme("http://") || start.starts_with('/')).then_some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_links_and_site_paths_are_rendered() {
+        for (url, rendered) in [
+            ("https://example.com/p", true),
+            ("HTTP://example.com/p", true),
+            ("  https://example.com/p", true),
+            ("/demo/confidentialite.html", true),
+            ("javascript:alert(1)", false),
+            (" JavaScript:alert(1)", false),
+            ("data:text/html,x", false),
+            ("http:/example.com", false),
+            ("", false),
+            ("é", false),
+        ] {
+            assert_eq!(web_link(url), rendered.then_some(url), "{url:?}");
+        }
+    }
+
+    #[test]
+    fn the_close_label_says_its_visible_text_then_that_closing_refuses() {
+        assert_eq!(
+            close_label(Lang::Fr, "Continuer sans accepter"),
+            "Continuer sans accepter (refuser tous les cookies facultatifs)"
+        );
+        assert_eq!(
+            close_label(Lang::En, "Continue without accepting"),
+            "Continue without accepting (refuse all optional cookies)"
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! `GET /api/v1/sites/{site}/banner`: the live revision projected for the banner in one language,
+//! cached per revision and language, with the configuration's caching and CORS contract.
+
+use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file};
+use biscotte_server::auth::Role;
+use biscotte_shared::api::ErrorBody;
+use biscotte_shared::{Lang, projection};
+use std::io::Read;
+
+async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app.client.get(app.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.expect("request")
+}
+
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Publishes the demo with Hotjar renamed, as its owner would.
+async fn publish_renamed(app: &TestApp, hotjar: &str) {
+    let mut file = demo_site_file();
+    file.consent.services[1].name = hotjar.into();
+    let r = app
+        .client
+        .post(app.url("/api/v1/sites/demo/revisions"))
+        .bearer_auth(app.token(Role::Owner, Some("demo")))
+        .json(&file)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn the_banner_gets_the_live_revision_in_its_language_and_french_for_any_other() {
+    let app = TestApp::start().await;
+    let published = app.published("demo").await;
+    let expected = |lang| projection::encode_published(&published, lang);
+    for (query, lang) in [
+        ("?lang=en", Lang::En),
+        ("?lang=en-GB", Lang::En),
+        ("?lang=EN_us", Lang::En),
+        ("?lang=fr-FR", Lang::Fr),
+        ("", Lang::Fr),
+        ("?lang=", Lang::Fr),
+        ("?lang=de-DE", Lang::Fr),
+        ("?lang=%FF%FE", Lang::Fr),
+        ("?lang=en&lang=de", Lang::En),
+        ("?other=1&lang=en", Lang::En),
+    ] {
+        let r = get(&app, &format!("/api/v1/sites/demo/banner{query}"), &[]).await;
+        assert_eq!(r.status(), 200, "{query}");
+        assert_eq!(
+            header(&r, "content-type").as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(header(&r, "cache-control").as_deref(), Some("no-cache"));
+        let body = r.text().await.expect("body");
+        assert_eq!(body, expected(lang), "{query}");
+    }
+    let english = expected(Lang::En);
+    assert!(english.starts_with(&format!(
+        "biscotte-banner-1\u{1f}demo\u{1f}{}\u{1f}2026-11\u{1f}en\u{1f}/demo/confidentialite.html\u{1e}",
+        published.revision
+    )));
+    assert!(english.contains("\u{1e}s\u{1f}hotjar\u{1f}analytics\u{1f}Hotjar\u{1f}"));
+}
+
+#[tokio::test]
+async fn the_projection_carries_revision_and_language_as_etag_and_answers_304_to_it() {
+    let app = TestApp::start().await;
+    let revision = app.published("demo").await.revision;
+    let path = "/api/v1/sites/demo/banner?lang=en";
+    let r = get(&app, path, &[]).await;
+    let etag = header(&r, "etag").expect("etag");
+    assert_eq!(etag, format!("\"b1-{revision}-en\""));
+
+    let r = get(&app, path, &[("If-None-Match", &etag)]).await;
+    assert_eq!(r.status(), 304);
+    assert_eq!(header(&r, "etag").as_deref(), Some(etag.as_str()));
+    assert!(r.bytes().await.expect("body").is_empty());
+    // A proxy that compresses may weaken the tag; a list may hold older ones.
+    let weak = format!("\"b1-0-fr\", W/{etag}");
+    assert_eq!(
+        get(&app, path, &[("If-None-Match", &weak)]).await.status(),
+        304
+    );
+
+    // The French projection is another representation.
+    let r = get(
+        &app,
+        "/api/v1/sites/demo/banner?lang=fr",
+        &[("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "etag"), Some(format!("\"b1-{revision}-fr\"")));
+}
+
+#[tokio::test]
+async fn a_new_publication_changes_the_projection_and_its_etag() {
+    let app = TestApp::start().await;
+    let path = "/api/v1/sites/demo/banner?lang=en";
+    let before = get(&app, path, &[]).await;
+    let etag = header(&before, "etag").expect("etag");
+    let before = before.text().await.expect("body");
+
+    publish_renamed(&app, "Hotjar Observe").await;
+    let published = app.published("demo").await;
+    let r = get(&app, path, &[("If-None-Match", &etag)]).await;
+    assert_eq!(r.status(), 200, "the old tag no longer matches");
+    assert_eq!(
+        header(&r, "etag"),
+        Some(format!("\"b1-{}-en\"", published.revision))
+    );
+    let after = r.text().await.expect("body");
+    assert_ne!(after, before);
+    assert!(after.contains(published.revision.as_str()));
+    assert!(after.contains("\u{1f}Hotjar Observe\u{1f}"));
+    assert_eq!(after, projection::encode_published(&published, Lang::En));
+
+    // Publishing the earlier configuration again brings its projection back.
+    publish_renamed(&app, "Hotjar").await;
+    let r = get(&app, path, &[]).await;
+    assert_eq!(header(&r, "etag"), Some(etag));
+    assert_eq!(r.text().await.expect("body"), before);
+}
+
+#[tokio::test]
+async fn a_registered_origin_gets_cors_and_another_is_refused() {
+    let app = TestApp::start().await;
+    let path = "/api/v1/sites/demo/banner?lang=fr";
+    let r = get(&app, path, &[("Origin", PAGE_ORIGIN)]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(PAGE_ORIGIN)
+    );
+    assert!(header(&r, "vary").is_some_and(|v| v.contains("Origin")));
+    let etag = header(&r, "etag").expect("etag");
+    let r = get(
+        &app,
+        path,
+        &[("Origin", PAGE_ORIGIN), ("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(r.status(), 304);
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(PAGE_ORIGIN)
+    );
+
+    let r = get(&app, path, &[("Origin", "http://127.0.0.9:1234")]).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
+    let e: ErrorBody = r.json().await.expect("error envelope");
+    assert!(
+        e.error.message.contains("[site].origins"),
+        "{}",
+        e.error.message
+    );
+}
+
+#[tokio::test]
+async fn a_registered_origin_can_read_a_refusal_of_the_projection() {
+    // Over the rate limit, the banner can read the 429 and its Retry-After.
+    let app = TestApp::start_with(|c| c.rate_limit_per_minute = 5).await;
+    let mut refused = None;
+    for _ in 0..50 {
+        let r = get(
+            &app,
+            "/api/v1/sites/demo/banner",
+            &[("Origin", PAGE_ORIGIN)],
+        )
+        .await;
+        if r.status() == 429 {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("the limit refuses at last");
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(PAGE_ORIGIN)
+    );
+    assert!(header(&r, "access-control-expose-headers").is_some_and(|v| v.contains("Retry-After")));
+}
+
+#[tokio::test]
+async fn the_projection_goes_out_brotli_when_the_browser_accepts_it() {
+    let app = TestApp::start().await;
+    let path = "/api/v1/sites/demo/banner?lang=en";
+    let plain = get(&app, path, &[]).await;
+    assert_eq!(header(&plain, "content-encoding"), None);
+    let plain = plain.bytes().await.expect("body");
+
+    let r = get(
+        &app,
+        path,
+        &[("Accept-Encoding", "gzip, deflate, br, zstd")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding").as_deref(), Some("br"));
+    assert!(header(&r, "vary").is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));
+    let body = r.bytes().await.expect("body");
+    assert!(
+        body.len() < plain.len(),
+        "{} of {}",
+        body.len(),
+        plain.len()
+    );
+    let mut unpacked = Vec::new();
+    brotli::Decompressor::new(&body[..], 4096)
+        .read_to_end(&mut unpacked)
+        .expect("valid brotli");
+    assert_eq!(unpacked, plain);
+}
+
+#[tokio::test]
+async fn an_unknown_site_has_no_projection() {
+    let app = TestApp::start().await;
+    let r = get(
+        &app,
+        "/api/v1/sites/nope/banner?lang=en",
+        &[("Origin", PAGE_ORIGIN)],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    let e: ErrorBody = r.json().await.expect("error envelope");
+    assert_eq!(e.error.code, "unknown_site");
+    let r = app
+        .client
+        .post(app.url("/api/v1/sites/demo/banner"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 405);
+    assert_eq!(header(&r, "allow").as_deref(), Some("GET"));
+}
+
+#[tokio::test]
+async fn the_published_configuration_names_the_recipe_of_its_revision() {
+    let app = TestApp::start().await;
+    let r = get(&app, "/api/v1/sites/demo/config", &[]).await;
+    let json: serde_json::Value = r.json().await.expect("JSON");
+    assert_eq!(json["recipe"], 2);
+    assert_eq!(json["words"]["fr"]["always_on"], "Toujours actifs");
+    let published = app.published("demo").await;
+    assert!(published.revision_matches());
+}
