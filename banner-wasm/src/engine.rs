@@ -58,8 +58,7 @@ pub fn start(server_origin: String, text: String) -> bool {
         return false;
     };
     let header = host::cookies();
-    let saved =
-        view::cookie_value(&header, COOKIE_NAME).and_then(|v| SavedConsent::decode(v).ok());
+    let saved = view::cookie_value(&header, COOKIE_NAME).and_then(|v| SavedConsent::decode(v).ok());
     let start = view::startup(saved.as_ref(), &config, now());
     let queue = outbox::parse(&host::load(STORAGE_KEY), host::now_ms());
     let prompt = start.prompt.is_some();
@@ -114,11 +113,9 @@ fn sweep() {
     let assignments = with(|e| {
         let mut out = Vec::new();
         let hostname = host::hostname();
-        for name in view::cookies_to_sweep(
-            &e.config,
-            e.in_force.as_ref(),
-            view::cookie_names(&header),
-        ) {
+        for name in
+            view::cookies_to_sweep(&e.config, e.in_force.as_ref(), view::cookie_names(&header))
+        {
             out.extend(view::expiry_assignments(name, &hostname));
         }
         out
@@ -166,9 +163,7 @@ pub fn act(name: &str) {
         }
         Action::Save => ui::checked_categories()
             .map(|checked| Some((Method::Custom, view::custom_choices(&e.config, &checked)))),
-        Action::AcceptAll | Action::RejectAll | Action::Close => {
-            Ok(action.decision(&e.config))
-        }
+        Action::AcceptAll | Action::RejectAll | Action::Close => Ok(action.decision(&e.config)),
     });
     match result {
         Some(Ok(Some((method, choices)))) => decide(method, choices),
@@ -334,9 +329,9 @@ pub fn answered(status: u16, retry_after: &str, receipt: String) {
     })
     .flatten();
     match (outcome, given_up) {
-        (Outcome::Later, Some(true)) => host::warn(
-            "the server did not record a decision after every try; it is given up",
-        ),
+        (Outcome::Later, Some(true)) => {
+            host::warn("the server did not record a decision after every try; it is given up")
+        }
         (Outcome::Later, _) => host::warn(
             "the server did not record a decision yet (no answer, 408, 429 or 5xx); it will be sent again",
         ),

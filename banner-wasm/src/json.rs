@@ -104,11 +104,13 @@ mod tests {
 
     #[test]
     fn objects_keep_their_field_order_and_nest_answers() {
-        let answers = BTreeMap::from([("b".to_owned(), false), ("a".to_owned(), true)]);
+        let answers: Answers = [("b".to_owned(), false), ("a".to_owned(), true)]
+            .into_iter()
+            .collect();
         let json = JsonObject::new()
             .nullable("method", None)
             .answers("categories", &answers)
-            .answers("services", &BTreeMap::new())
+            .answers("services", &Answers::new())
             .finish();
         assert_eq!(
             json,

@@ -107,13 +107,23 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) -> DomResult<()> 
         input.set_disabled(category.required);
         let name = add(&label, "span", &[("class", "name")], category.title)?;
         if category.required {
-            add(&name, "span", &[("class", "always")], config.text(Text::AlwaysOn))?;
+            add(
+                &name,
+                "span",
+                &[("class", "always")],
+                config.text(Text::AlwaysOn),
+            )?;
         }
         add(&label, "span", &[("class", "desc")], category.description)?;
         if switch.services.is_empty() {
             // Technical cookies need no declared service (the site's session, this choice).
             if !category.required {
-                add(&item, "p", &[("class", "none")], config.text(Text::NoService))?;
+                add(
+                    &item,
+                    "p",
+                    &[("class", "none")],
+                    config.text(Text::NoService),
+                )?;
             }
             continue;
         }

@@ -139,7 +139,9 @@ impl BannerAssets {
         files.insert(wasm_name, asset(WASM, wasm, "application/wasm"));
         let loader_etag = format!(
             "\"{}\"",
-            hex(Sha256::digest(loader.as_bytes()).get(..6).unwrap_or_default())
+            hex(Sha256::digest(loader.as_bytes())
+                .get(..6)
+                .unwrap_or_default())
         );
         let loader = Asset {
             brotli: Codec::Brotli.encode(loader.as_bytes()).map(Bytes::from),

@@ -1,20 +1,20 @@
 //! Request and response bodies of the HTTP API: this is protocol, shared by the server, the
 //! banner and the tests. Changing a field here changes what clients see.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::config::{Lang, SiteConfig, is_valid_id};
 use crate::decision::{
     CONSENT_ID_FORMAT, MAX_CATEGORIES, MAX_SERVICES, Method, is_valid_consent_id,
 };
 use crate::error::FieldError;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::revision::{Recipe, Revision};
 use crate::time::Timestamp;
 use crate::words::{BannerWords, Words, words};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use alloc::collections::BTreeMap;
 use core::fmt;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 /// `GET /api/v1/sites/{site}/config`: the published configuration and its revision. Also how the
 /// server stores a published revision.

@@ -166,10 +166,7 @@ impl Scope for BannerConfig<'_> {
         self.policy_version
     }
     fn asked_categories(&self) -> impl Iterator<Item = &str> {
-        self.categories
-            .iter()
-            .filter(|c| !c.required)
-            .map(|c| c.id)
+        self.categories.iter().filter(|c| !c.required).map(|c| c.id)
     }
     fn consent_services(&self) -> impl Iterator<Item = (&str, &str)> {
         self.services

@@ -4,13 +4,13 @@
 //! the built-in categories and default texts and validates everything, so a published
 //! [`SiteConfig`] is exactly what visitors are shown, and its hash is the revision.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::decision::{MAX_CATEGORIES, MAX_SERVICES};
 use crate::error::{FieldError, FieldErrors};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::rules::COOKIE_MAX_DAYS;
-use serde::{Deserialize, Serialize};
 use alloc::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
 
 pub const NECESSARY: &str = "necessary";
 pub const ANALYTICS: &str = "analytics";

@@ -5,13 +5,13 @@
 //! a valid cookie octet, so no escaping is needed. Decoding is strict: anything unexpected is an
 //! error, which the rules read as "ask again" — never as consent.
 
+use crate::config::{is_valid_id, is_valid_policy_version};
+use crate::decision::Answers;
+use crate::decision::{Choices, is_valid_consent_id};
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::config::{is_valid_id, is_valid_policy_version};
-use crate::decision::{Choices, is_valid_consent_id};
 use crate::revision::Revision;
 use crate::time::Timestamp;
-use crate::decision::Answers;
 
 pub const COOKIE_NAME: &str = "biscotte";
 pub const FORMAT_VERSION: &str = "1";
@@ -81,18 +81,17 @@ impl SavedConsent {
             return Err(Garbled);
         }
         let secs: i64 = secs.parse().map_err(|_| Garbled)?;
-        let parse_list =
-            |list: &str, value: bool, target: &mut Answers| -> Result<(), Garbled> {
-                if list.is_empty() {
-                    return Ok(());
+        let parse_list = |list: &str, value: bool, target: &mut Answers| -> Result<(), Garbled> {
+            if list.is_empty() {
+                return Ok(());
+            }
+            for id in list.split('.') {
+                if !is_valid_id(id) || target.insert(id.to_owned(), value).is_some() {
+                    return Err(Garbled);
                 }
-                for id in list.split('.') {
-                    if !is_valid_id(id) || target.insert(id.to_owned(), value).is_some() {
-                        return Err(Garbled);
-                    }
-                }
-                Ok(())
-            };
+            }
+            Ok(())
+        };
         let mut choices = Choices::default();
         parse_list(cat_yes, true, &mut choices.categories)?;
         parse_list(cat_no, false, &mut choices.categories)?;

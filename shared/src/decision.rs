@@ -1,12 +1,12 @@
 //! A visitor's decision: a choice per category and per service, and how it was made.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::config::SiteConfig;
 use crate::error::FieldError;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::rules::Scope;
-use serde::{Deserialize, Serialize};
 use alloc::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 
 /// How the visitor decided. Closing the banner is a refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,8 +2,8 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use serde::{Deserialize, Serialize};
 use core::fmt;
+use serde::{Deserialize, Serialize};
 
 /// A validation failure that names the offending field (`services[2].category`,
 /// `categories.analytics`) and says what to do about it.

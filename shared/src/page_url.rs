@@ -6,9 +6,9 @@
 //! repaired, because a browser's `location.href` never looks like that: only a broken or hostile
 //! client sends it.
 
+use crate::error::FieldError;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::error::FieldError;
 
 /// The longest page URL kept, in characters.
 ///

@@ -1,9 +1,9 @@
 //! When to ask the visitor again, and the durations Biscotte enforces.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::config::SiteConfig;
 use crate::cookie::SavedConsent;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::time::Timestamp;
 
 /// A choice (consent or refusal) is kept 6 months, then asked again (CNIL 2020-092 §39).

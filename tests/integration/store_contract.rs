@@ -53,8 +53,8 @@ fn decision(site: &str, revision: &Revision, n: u64, accept: bool) -> NewDecisio
                 Method::RejectAll
             },
             choices: Choices {
-                categories: BTreeMap::from([("analytics".to_owned(), accept)]),
-                services: BTreeMap::new(),
+                categories: BTreeMap::from([("analytics".to_owned(), accept)]).into(),
+                services: Default::default(),
             },
         },
         language: Lang::Fr,
