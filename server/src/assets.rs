@@ -23,6 +23,19 @@ pub struct Asset {
     pub content_type: &'static str,
 }
 
+impl Asset {
+    /// A body compressed here, once, as `./dev build` compresses the banner's files (brotli at
+    /// quality 11, gzip at level 9): for bodies made at run time and served many times.
+    pub fn compressed(bytes: Bytes, content_type: &'static str) -> Asset {
+        Asset {
+            brotli: Codec::Brotli.encode(&bytes).map(Bytes::from),
+            gzip: Codec::Gzip.encode(&bytes).map(Bytes::from),
+            bytes,
+            content_type,
+        }
+    }
+}
+
 /// The most a precompressed file may expand to: a banner file is about 100 KB.
 const MAX_ASSET: u64 = 16 * 1024 * 1024;
 

@@ -1,7 +1,10 @@
-//! The banner's projections of live revisions (`biscotte_shared::projection`), each computed once
-//! per site, revision and language and then served from memory: published revisions never change,
-//! and a new publication is a new revision, so an entry is never stale, only replaced.
+//! The banner's projections of live revisions (`biscotte_shared::projection`), each computed and
+//! compressed (brotli 11, gzip 9) once per site, revision and language and then served from
+//! memory: published revisions never change, and a new publication is a new revision, so an entry
+//! is never stale, only replaced. Compressed once at the highest quality, every visitor gets the
+//! smallest bytes rather than what a per-request compressor can afford.
 
+use crate::assets::Asset;
 use actix_web::web::Bytes;
 use biscotte_shared::api::PublishedConfig;
 use biscotte_shared::{Lang, Revision, projection};
@@ -19,12 +22,12 @@ pub struct Projections {
 #[derive(Debug)]
 struct Live {
     revision: Revision,
-    fr: Option<Bytes>,
-    en: Option<Bytes>,
+    fr: Option<Asset>,
+    en: Option<Asset>,
 }
 
 impl Live {
-    fn slot(&mut self, lang: Lang) -> &mut Option<Bytes> {
+    fn slot(&mut self, lang: Lang) -> &mut Option<Asset> {
         match lang {
             Lang::Fr => &mut self.fr,
             Lang::En => &mut self.en,
@@ -34,7 +37,7 @@ impl Live {
 
 impl Projections {
     /// The projection of `published` for `lang`.
-    pub fn get(&self, published: &PublishedConfig, lang: Lang) -> Bytes {
+    pub fn get(&self, published: &PublishedConfig, lang: Lang) -> Asset {
         {
             // No code panics while holding the lock; a poisoned one still holds whole entries.
             let by_site = self.by_site.read().unwrap_or_else(|p| p.into_inner());
@@ -50,7 +53,10 @@ impl Projections {
                 }
             }
         }
-        let body = Bytes::from(projection::encode_published(published, lang));
+        let body = Asset::compressed(
+            Bytes::from(projection::encode_published(published, lang)),
+            "text/plain; charset=utf-8",
+        );
         let mut by_site = self.by_site.write().unwrap_or_else(|p| p.into_inner());
         let live = by_site
             .entry(published.site.clone())

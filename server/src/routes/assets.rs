@@ -68,10 +68,14 @@ pub async fn asset(
 
 /// The file in the best form the client accepts among those compressed ahead (brotli, then
 /// gzip), or as is.
-fn encoded(req: &HttpRequest, mut response: HttpResponseBuilder, asset: &Asset) -> HttpResponse {
+pub fn encoded(
+    req: &HttpRequest,
+    mut response: HttpResponseBuilder,
+    asset: &Asset,
+) -> HttpResponse {
     response
         .content_type(asset.content_type)
-        .insert_header((header::VARY, "Accept-Encoding"));
+        .append_header((header::VARY, "Accept-Encoding"));
     let offered = [
         (Encoding::brotli(), &asset.brotli),
         (Encoding::gzip(), &asset.gzip),

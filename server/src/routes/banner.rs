@@ -180,9 +180,11 @@ pub async fn projection(
     if not_modified {
         return Ok(builder.finish());
     }
-    Ok(builder
-        .content_type("text/plain; charset=utf-8")
-        .body(state.projections.get(&published, lang)))
+    Ok(crate::routes::assets::encoded(
+        &req,
+        builder,
+        &state.projections.get(&published, lang),
+    ))
 }
 
 /// `OPTIONS /api/v1/sites/{site}/consents`: the CORS preflight of a decision.
