@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { transformSync } from 'esbuild';
+import { minify } from 'terser';
 
 const [glueFile, out] = process.argv.slice(2);
 const here = new URL('.', import.meta.url).pathname;
@@ -14,15 +14,26 @@ const [wasm, glue] = shortenNames(readFileSync(wasmFile), readFileSync(glueFile,
 writeFileSync(wasmFile, wasm);
 const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim();
 const template = readFileSync(join(here, 'loader.js'), 'utf8');
-for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_WASM__']) {
+const outbox = readFileSync(join(here, 'outbox.js'), 'utf8');
+for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_OUTBOX__', '__BISCOTTE_WASM__']) {
   if (template.split(mark).length != 2) throw new Error(`loader.js must hold ${mark} exactly once`);
 }
 // The glue of `--target no-modules` declares `wasm_bindgen`; inside the loader's function it is
-// local, and its imports find the loader's `bXxx` functions in the enclosing scope.
+// local, and its imports find the loader's `bXxx` functions in the enclosing scope. `initSync`
+// (synchronous instantiation) is never called: unlisted, terser drops it as dead code.
+const exported = 'Object.assign(__wbg_init, { initSync }, exports)';
+if (glue.split(exported).length != 2) throw new Error(`the glue no longer holds ${exported}`);
 const source = template
-  .replace('__BISCOTTE_GLUE__', () => glue)
+  .replace('__BISCOTTE_GLUE__', () => glue.replace(exported, 'Object.assign(__wbg_init, exports)'))
+  .replace('__BISCOTTE_OUTBOX__', () => outbox)
   .replace('__BISCOTTE_CSS__', () => JSON.stringify(css));
-const { code } = transformSync(source, { minify: true, target: 'es2020', legalComments: 'inline' });
+// terser rather than esbuild: it also removes the functions nothing calls (270 B brotli less).
+const { code } = await minify(source, {
+  ecma: 2020,
+  compress: { passes: 3 },
+  mangle: true,
+  format: { comments: /^!/ },
+});
 if (code.includes('__wbindgen_debug') || /\bimport\.meta\b/.test(code)) {
   throw new Error('the glue is not the no-modules build this loader expects');
 }

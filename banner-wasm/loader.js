@@ -40,33 +40,84 @@
   function bHost() { return location.hostname; }
   function bSecure() { return location.protocol == 'https:'; }
   function bHref() { return location.href; }
-  // Storage may be refused (third-party storage blocked): then the outbox lives for this page.
-  function bLoad(key) {
-    try { return localStorage.getItem(key) || ''; } catch (e) { return ''; }
+  function bLoad() {
+    try { return localStorage.getItem(OUTBOX_KEY) || ''; } catch (e) { return ''; }
   }
-  function bStore(key, text) {
-    try { text ? localStorage.setItem(key, text) : localStorage.removeItem(key); } catch (e) {}
+  __BISCOTTE_OUTBOX__
+
+  // The outbox (outbox.js has its rules): a decision the server does not take now (429, 5xx, no
+  // answer) waits in `localStorage` and is sent again with backoff, on this page and on the next
+  // ones. Storage may be refused (third-party storage blocked): then it lives for this page.
+  var OUTBOX_KEY = 'biscotte.pending';
+  var queue = [], busy = false, latest = 0, receipt = null;
+  function save() {
+    try {
+      var text = outboxWrite(queue);
+      text ? localStorage.setItem(OUTBOX_KEY, text) : localStorage.removeItem(OUTBOX_KEY);
+    } catch (e) {}
   }
-  // No credentials travel (the consent id in the body is the only link to the visitor), and the
-  // request is `keepalive` so that a decision made just before leaving the page still leaves. A
-  // request with no answer in 15 s is given up (and tried again later): a hung server must not
-  // hold the queue.
-  function bPost(url, body) {
-    var init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body, credentials: 'omit', keepalive: true };
+  // The engine's decision (its JSON body) for `url`: queued and stored first, so that neither a
+  // refusal for now nor leaving the page loses it.
+  function bRecord(url, body) {
+    var last = queue[queue.length - 1];
+    // Strictly after the previous one, so that its time names this decision alone.
+    latest = Math.max(Date.now(), last ? last.at + 1 : 0);
+    receipt = null;
+    outboxPush(queue, { at: latest, tries: 0, notBefore: 0, url: url, body: body });
+    save();
+    next();
+  }
+  // Sends the oldest decision if it is due, or waits until it is; never two at once, so the log
+  // gets a visitor's decisions in the order they were made.
+  function next() {
+    var entry = queue[0], now = Date.now();
+    if (busy || !entry) return;
+    busy = true;
+    if (entry.notBefore > now) {
+      return setTimeout(function () { busy = false; next(); }, Math.min(entry.notBefore - now, MAX_DELAY_MS));
+    }
+    entry.tries++;
+    // Until an answer comes, the next try waits as if this one failed: a page closed while the
+    // request is out leaves the next page a pause rather than a burst.
+    entry.notBefore = now + backoff(entry.tries, '', Math.random());
+    save();
+    // No credentials travel (the consent id in the body is the only link to the visitor), and the
+    // request is `keepalive` so that a decision made just before leaving the page still leaves. A
+    // request with no answer in 15 s is given up for now: a hung server must not hold the queue.
+    var init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: entry.body, credentials: 'omit', keepalive: true };
     try { init.signal = AbortSignal.timeout(15000); } catch (e) {}
-    fetch(url, init).then(function (response) {
+    fetch(entry.url, init).then(function (response) {
       return response.text().then(function (text) {
-        var receipt = '';
-        try { receipt = (response.ok && JSON.parse(text).receipt) || ''; } catch (e) {}
-        wasm_bindgen.answered(response.status, response.headers.get('Retry-After') || '', receipt);
+        settle(entry, response.status, response.headers.get('Retry-After'), text);
       });
     }).catch(function () {
-      wasm_bindgen.answered(0, '', '');
+      settle(entry, 0, '', '');
     });
   }
-  function bLater(ms) { setTimeout(wasm_bindgen.wake, ms); }
+  // Takes the sent decision off the queue, or schedules its next try, then moves on.
+  function settle(entry, status, retryAfter, text) {
+    var result = outcome(status), at = queue.indexOf(entry);
+    busy = false;
+    if (at >= 0) {
+      if (!result && entry.tries < MAX_TRIES) {
+        entry.notBefore = Date.now() + backoff(entry.tries, retryAfter, Math.random());
+      } else {
+        queue.splice(at, 1);
+      }
+      save();
+    }
+    if (result == 1 && entry.at == latest) {
+      try { receipt = JSON.parse(text).receipt || null; } catch (e) {}
+    }
+    if (result == 2) {
+      console.warn('Biscotte: ' + entry.url + ' refused a decision for good (HTTP ' + status + '); it applies on this page only: ' + text);
+    } else if (!result) {
+      console.warn('Biscotte: the server did not record a decision (HTTP ' + status + ', 0: no answer); ' +
+        (queue.indexOf(entry) < 0 ? 'given up' : 'it will be sent again'));
+    }
+    next();
+  }
   function bNow() { return Date.now(); }
-  function bRandom() { return Math.random(); }
   function bRandomId() {
     var bytes = crypto.getRandomValues(new Uint8Array(16)), id = '';
     for (var i = 0; i < 16; i++) id += (bytes[i] + 256).toString(16).slice(1);
@@ -103,10 +154,15 @@
     if (started) wasm_bindgen.act(action);
   }
   // The page's API: `open()` shows the choices again (to change or withdraw them); `consent()`
-  // is the choice in force ({method, categories, services, receipt}) or null.
+  // is the choice in force ({method, categories, services, receipt}) or null; `receipt` is null
+  // until the server has signed the decision made on this page.
   window.Biscotte = {
     open: function () { act('manage'); },
-    consent: function () { return started ? JSON.parse(wasm_bindgen.consent()) : null; }
+    consent: function () {
+      var choice = started ? JSON.parse(wasm_bindgen.consent()) : null;
+      if (choice) choice.receipt = receipt;
+      return choice;
+    }
   };
 
   // The host element with an open shadow root, and the styles as a constructed sheet: a page's
@@ -138,7 +194,10 @@
   function start(config) {
     mount();
     started = wasm_bindgen.start(origin, config);
-    if (!started) return;
+    if (!started) return root.host.remove();
+    // Decisions that earlier pages could not send go first, before any made on this one.
+    queue = outboxParse(bLoad(), Date.now()).concat(queue);
+    next();
     // Escape closes the banner, which is a refusal: only while the dialog is shown.
     document.addEventListener('keydown', function (event) {
       if (event.key == 'Escape' && root.querySelector('[role=dialog]')) act('close');

@@ -1,13 +1,12 @@
 //! The consent engine of one page: the projection of the published configuration, the choice
-//! in force, the outbox of decisions the server has not acknowledged, and what happens at start,
-//! on each control of the banner, on each decision and on each answer of the server.
+//! in force, and what happens at start, on each control of the banner and on each decision (which
+//! the loader's outbox then takes to the server).
 //!
 //! The state is one global behind a spin lock, taken only for short steps that never call page
 //! code: page code (a gated script, a `biscotte:consent` listener) runs only once the lock is
 //! released, so it may call `window.Biscotte` freely. A call that finds the lock taken (a
 //! reentrant one) does nothing, or answers `null`.
 
-use crate::outbox::{self, MAX_TRIES, Outcome, Pending, STORAGE_KEY};
 use crate::prelude::*;
 use crate::view::{self, Action, ConsentSummary};
 use crate::{host, ui};
@@ -23,18 +22,6 @@ struct Engine {
     in_force: Option<Choices>,
     /// Known only for decisions made on this page: the cookie does not keep it.
     method: Option<Method>,
-    receipt: Option<String>,
-    /// Decisions not acknowledged yet, oldest first; `localStorage` keeps a copy for the next
-    /// pages.
-    queue: Vec<Pending>,
-    /// A request is out, or a timer will send the next one. Never two at once: the log gets a
-    /// visitor's decisions in the order they were made.
-    busy: bool,
-    /// The decision out now (its `decided_at`, which identifies it).
-    sent: Option<i64>,
-    /// The latest decision made on this page, whose receipt `consent()` shows; an earlier one's
-    /// no longer describes the choice in force.
-    latest: Option<i64>,
 }
 
 static ENGINE: spin::Mutex<Option<Engine>> = spin::Mutex::new(None);
@@ -60,7 +47,6 @@ pub fn start(server_origin: String, text: String) -> bool {
     let header = host::cookies();
     let saved = view::cookie_value(&header, COOKIE_NAME).and_then(|v| SavedConsent::decode(v).ok());
     let start = view::startup(saved.as_ref(), &config, now());
-    let queue = outbox::parse(&host::load(STORAGE_KEY), host::now_ms());
     let prompt = start.prompt.is_some();
     {
         let Some(mut slot) = ENGINE.try_lock() else {
@@ -75,11 +61,6 @@ pub fn start(server_origin: String, text: String) -> bool {
             consent_id: saved.map(|s| s.consent_id),
             in_force: start.in_force,
             method: None,
-            receipt: None,
-            queue,
-            busy: false,
-            sent: None,
-            latest: None,
         });
     }
     let shown = with(|e| {
@@ -94,8 +75,6 @@ pub fn start(server_origin: String, text: String) -> bool {
     if let Some(Err(e)) = shown {
         host::warn_js("the banner could not be shown", &e);
     }
-    // Decisions that earlier pages could not send go first, before any made on this one.
-    next();
     apply();
     true
 }
@@ -209,29 +188,14 @@ fn decide(method: Method, choices: Choices) {
             "/consents",
         ]
         .concat();
-        // Strictly after the previous one, so that it names this decision alone.
-        let decided_at = host::now_ms().max(e.queue.last().map_or(0, |p| p.decided_at + 1));
-        outbox::push(
-            &mut e.queue,
-            Pending {
-                decided_at,
-                tries: 0,
-                not_before: 0,
-                url,
-                body,
-            },
-        );
-        host::store(STORAGE_KEY, &outbox::write(&e.queue));
-        e.latest = Some(decided_at);
+        host::record(&url, &body);
         e.consent_id = Some(consent_id.clone());
         e.in_force = Some(choices.clone());
         e.method = Some(method);
-        e.receipt = None;
         ConsentSummary {
             method: Some(method),
             categories: &choices.categories,
             services: &choices.services,
-            receipt: None,
         }
         .to_json()
     });
@@ -241,104 +205,18 @@ fn decide(method: Method, choices: Choices) {
     ui::close();
     apply();
     host::emit(&summary);
-    next();
 }
 
-/// `Biscotte.consent()`: the choice in force as JSON, or `null`.
+/// `Biscotte.consent()`: the choice in force as JSON (the loader adds its receipt), or `null`.
 pub fn consent_json() -> String {
     with(|e| match &e.in_force {
         Some(choices) => ConsentSummary {
             method: e.method,
             categories: &choices.categories,
             services: &choices.services,
-            receipt: Some(e.receipt.as_deref()),
         }
         .to_json(),
         None => "null".to_owned(),
     })
     .unwrap_or_else(|| "null".to_owned())
-}
-
-/// What the loader should do next for the outbox.
-enum Step {
-    Send(String, String),
-    Wait(i64),
-}
-
-/// Sends the oldest decision if it is due, or waits until it is.
-fn next() {
-    let now = host::now_ms();
-    let step = with(|e| {
-        if e.busy {
-            return None;
-        }
-        let first = e.queue.first_mut()?;
-        let step = if first.not_before > now {
-            Step::Wait(first.not_before - now)
-        } else {
-            first.tries += 1;
-            // Until an answer comes, the next try waits as if this one failed: a page closed
-            // while the request is out leaves the next page a pause rather than a burst.
-            first.not_before = now + outbox::delay_ms(first.tries, None, host::random());
-            e.sent = Some(first.decided_at);
-            Step::Send(first.url.clone(), first.body.clone())
-        };
-        e.busy = true;
-        host::store(STORAGE_KEY, &outbox::write(&e.queue));
-        Some(step)
-    })
-    .flatten();
-    match step {
-        Some(Step::Send(url, body)) => host::post(&url, &body),
-        Some(Step::Wait(ms)) => host::later(ms.clamp(0, outbox::MAX_DELAY_MS) as f64),
-        None => {}
-    }
-}
-
-/// The timer set by `next` is due.
-pub fn wake() {
-    with(|e| e.busy = false);
-    next();
-}
-
-/// Takes the sent decision off the queue, or schedules its next try, then moves on.
-pub fn answered(status: u16, retry_after: &str, receipt: String) {
-    let outcome = outbox::outcome(status);
-    let later = outcome == Outcome::Later;
-    let now = host::now_ms();
-    let given_up = with(|e| {
-        e.busy = false;
-        let sent = e.sent.take()?;
-        let at = e.queue.iter().position(|p| p.decided_at == sent)?;
-        let mut given_up = false;
-        match e.queue.get_mut(at) {
-            Some(p) if later && p.tries < MAX_TRIES => {
-                let retry_after = Some(retry_after).filter(|r| !r.is_empty());
-                p.not_before = now + outbox::delay_ms(p.tries, retry_after, host::random());
-            }
-            _ => {
-                given_up = later;
-                e.queue.remove(at);
-            }
-        }
-        host::store(STORAGE_KEY, &outbox::write(&e.queue));
-        if outcome == Outcome::Recorded && e.latest == Some(sent) && !receipt.is_empty() {
-            e.receipt = Some(receipt);
-        }
-        Some(given_up)
-    })
-    .flatten();
-    match (outcome, given_up) {
-        (Outcome::Later, Some(true)) => {
-            host::warn("the server did not record a decision after every try; it is given up")
-        }
-        (Outcome::Later, _) => host::warn(
-            "the server did not record a decision yet (no answer, 408, 429 or 5xx); it will be sent again",
-        ),
-        (Outcome::Refused, _) => host::warn(
-            "the server refused a decision for good (it is applied on this page only): see the answer in the network panel",
-        ),
-        (Outcome::Recorded, _) => {}
-    }
-    next();
 }

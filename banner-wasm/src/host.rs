@@ -1,6 +1,6 @@
 //! The loader's side of the engine: small JavaScript functions that `loader.js` defines around
 //! the wasm-bindgen glue (the `bXxx` names), for what is one line of JavaScript but many imports
-//! and much Rust through `web-sys`: cookies, storage, the decision request, timers, events.
+//! and much Rust through `web-sys`: cookies, the decisions' outbox, events.
 
 use crate::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -29,24 +29,13 @@ extern "C" {
     /// `location.href`.
     #[wasm_bindgen(js_name = bHref)]
     pub fn href() -> String;
-    /// `localStorage[key]` (empty when absent, or when storage is refused).
-    #[wasm_bindgen(js_name = bLoad)]
-    pub fn load(key: &str) -> String;
-    /// Sets `localStorage[key]`; an empty text removes the entry (no trace once all is sent).
-    #[wasm_bindgen(js_name = bStore)]
-    pub fn store(key: &str, text: &str);
-    /// POSTs a decision (JSON) without credentials, then calls the export `answered`.
-    #[wasm_bindgen(js_name = bPost)]
-    pub fn post(url: &str, body: &str);
-    /// Calls the export `wake` in `ms` milliseconds.
-    #[wasm_bindgen(js_name = bLater)]
-    pub fn later(ms: f64);
+    /// Hands a decision (its JSON body, for `url`) to the loader's outbox, which sends it, tries
+    /// again when the server cannot take it now, and keeps its receipt.
+    #[wasm_bindgen(js_name = bRecord)]
+    pub fn record(url: &str, body: &str);
     /// `Date.now()`.
     #[wasm_bindgen(js_name = bNow)]
     pub fn now() -> f64;
-    /// `Math.random()`.
-    #[wasm_bindgen(js_name = bRandom)]
-    pub fn random() -> f64;
     /// 128 bits from `crypto.getRandomValues`, as 32 lowercase hex digits (empty if unavailable).
     #[wasm_bindgen(js_name = bRandomId)]
     pub fn random_id() -> String;

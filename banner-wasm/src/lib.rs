@@ -3,8 +3,8 @@
 //! published configuration for the page's language.
 //!
 //! Codemap: `view` decides (pure, host-tested); `engine` holds the page's state and runs the
-//! flows; `ui` builds the dialogs; `host` is the loader's side (cookies, storage, requests,
-//! timers, events); `outbox` decides what to do with unsent decisions; `json` writes the bodies.
+//! flows; `ui` builds the dialogs; `host` is the loader's side (cookies, the decision's outbox,
+//! events); `json` writes the bodies.
 //! The exports below are the whole interface the loader calls.
 //!
 //! On wasm the crate is `no_std`: no `std` means no panic message formatting, no default
@@ -17,7 +17,6 @@ extern crate alloc;
 mod engine;
 mod host;
 mod json;
-mod outbox;
 mod ui;
 pub mod view;
 
@@ -67,19 +66,6 @@ pub fn act(action: &str) {
 #[wasm_bindgen]
 pub fn consent() -> String {
     engine::consent_json()
-}
-
-/// The answer to the decision the loader last posted: its HTTP status (0: none), its
-/// `Retry-After` header (or empty) and, when recorded, its signed receipt (or empty).
-#[wasm_bindgen]
-pub fn answered(status: u16, retry_after: &str, receipt: String) {
-    engine::answered(status, retry_after, receipt);
-}
-
-/// The timer the engine asked for is due.
-#[wasm_bindgen]
-pub fn wake() {
-    engine::wake();
 }
 
 /// Runs the gated scripts parsed since the start (the loader calls it at `DOMContentLoaded`).

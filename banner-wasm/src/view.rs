@@ -230,21 +230,15 @@ pub struct ConsentSummary<'a> {
     pub method: Option<Method>,
     pub categories: &'a Answers,
     pub services: &'a Answers,
-    /// Left out of the event; `null` in `consent()` until the server has answered.
-    pub receipt: Option<Option<&'a str>>,
 }
 
 impl ConsentSummary<'_> {
     pub fn to_json(&self) -> String {
-        let summary = JsonObject::new()
+        JsonObject::new()
             .nullable("method", self.method.map(Method::as_str))
             .answers("categories", self.categories)
-            .answers("services", self.services);
-        match self.receipt {
-            Some(receipt) => summary.nullable("receipt", receipt),
-            None => summary,
-        }
-        .finish()
+            .answers("services", self.services)
+            .finish()
     }
 }
 
@@ -731,32 +725,26 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_summary_carries_the_receipt_only_when_asked() {
+    fn the_summary_names_the_method_and_every_answer() {
         let config = bakery();
         let choices = analytics_only(&config);
-        let event = ConsentSummary {
+        let json = ConsentSummary {
             method: Some(Method::Custom),
             categories: &choices.categories,
             services: &choices.services,
-            receipt: None,
-        };
-        let json = event.to_json();
-        assert!(
-            json.starts_with(r#"{"method":"custom","categories":{"analytics":true"#),
-            "{json}"
+        }
+        .to_json();
+        assert_eq!(
+            json,
+            r#"{"method":"custom","categories":{"analytics":true,"third_party":false},"services":{"google_analytics":true,"hotjar":true,"youtube":false}}"#
         );
-        assert!(!json.contains("receipt"));
-        let api = ConsentSummary {
+        let json = ConsentSummary {
             method: None,
             categories: &choices.categories,
             services: &choices.services,
-            receipt: Some(None),
-        };
-        let json = api.to_json();
-        assert!(
-            json.starts_with(r#"{"method":null,"#) && json.ends_with(r#""receipt":null}"#),
-            "{json}"
-        );
+        }
+        .to_json();
+        assert!(json.starts_with(r#"{"method":null,"#), "{json}");
     }
 
     #[test]
