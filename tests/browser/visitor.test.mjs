@@ -213,3 +213,26 @@ test('changing one\'s mind: the manage button reopens the choices, and withdrawi
   await bannerShown(page);
   await context.close();
 });
+
+test('a page that includes biscotte.js twice gets one banner and a warning saying so', async () => {
+  const { context, page } = await env.visitor();
+  const warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  // The demo home page with its tag repeated, as a site template might do by mistake.
+  await page.route(`${env.base}/demo/twice.html`, async (route) => {
+    const home = await (await fetch(`${env.base}/demo/`)).text();
+    const tag = '<script src="/biscotte.js" data-site="demo" async></script>';
+    assert.ok(home.includes(tag), 'the demo page carries the documented tag');
+    await route.fulfill({ contentType: 'text/html; charset=utf-8', body: home.replace(tag, tag + tag) });
+  });
+  await page.goto(`${env.base}/demo/twice.html`);
+  await bannerShown(page);
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator('#biscotte').count(), 1, 'one banner host');
+  assert.equal(await firstLayer(page).count(), 1, 'one first layer');
+  assert.ok(warnings.some((w) => /already running on this page: include biscotte\.js only once/.test(w)), warnings.join('\n'));
+  await button(page, 'reject_all').click();
+  await firstLayer(page).waitFor({ state: 'detached' });
+  assert.equal((await consentCookie(context))?.value.split('|')[0], '1', 'the one engine records the choice');
+  await context.close();
+});
