@@ -1,7 +1,7 @@
 //! `GET /api/v1/sites/{site}/banner`: the live revision projected for the banner in one language,
 //! cached per revision and language, with the configuration's caching and CORS contract.
 
-use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file};
+use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file, header};
 use biscotte_server::auth::Role;
 use biscotte_shared::api::ErrorBody;
 use biscotte_shared::{Lang, projection};
@@ -13,13 +13,6 @@ async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Re
         req = req.header(*name, *value);
     }
     req.send().await.expect("request")
-}
-
-fn header(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// Publishes the demo with Hotjar renamed, as its owner would.

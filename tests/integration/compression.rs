@@ -1,7 +1,7 @@
 //! What crosses the wire: banner files precompressed and chosen by `Accept-Encoding`, the loader
 //! and JSON answers compressed on the fly, and the caching contract unchanged.
 
-use crate::harness::{TestApp, repo_path};
+use crate::harness::{TestApp, header, repo_path};
 use std::io::Read;
 use std::path::Path;
 
@@ -40,13 +40,6 @@ async fn get(app: &TestApp, path: &str, accept: Option<&str>) -> reqwest::Respon
         req = req.header("Accept-Encoding", a);
     }
     req.send().await.expect("request")
-}
-
-fn header(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 #[tokio::test]

@@ -12,8 +12,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag, Header, HeaderValue, IfNoneMatch};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use biscotte_shared::api::{ConsentRequest, ConsentResponse};
+use biscotte_shared::api::{ConsentRequest, ConsentResponse, PublishedConfig};
 use biscotte_shared::{Choices, Decision, FieldError, Lang, Revision};
+use std::sync::Arc;
 
 fn origin_of(req: &HttpRequest) -> Option<&str> {
     req.headers()
@@ -100,33 +101,55 @@ fn with_cors(builder: &mut HttpResponseBuilder, origin: &Option<String>) {
     }
 }
 
+/// The live revision of `site` and the origin the answer's CORS names, for the banner's reads.
+async fn live(
+    req: &HttpRequest,
+    state: &AppState,
+    site: &str,
+) -> Result<(Arc<PublishedConfig>, Option<String>), ApiError> {
+    let (record, published) = state
+        .store
+        .current(site)
+        .await?
+        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let origin = allowed_origin(req, state, &record)?;
+    Ok((published, origin))
+}
+
+/// The answer's start for a representation validated by `etag`: a 304 when the client holds it,
+/// with CORS, the validator and `no-cache` either way (revalidated on every page: a new
+/// publication must be seen at once). The flag says the answer is a 304, complete as it is.
+fn validated(
+    req: &HttpRequest,
+    origin: &Option<String>,
+    etag: EntityTag,
+) -> (HttpResponseBuilder, bool) {
+    let not_modified = match IfNoneMatch::parse(req) {
+        Ok(IfNoneMatch::Any) => true,
+        Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
+        Err(_) => false,
+    };
+    let mut builder = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    with_cors(&mut builder, origin);
+    builder
+        .insert_header(header::ETag(etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    (builder, not_modified)
+}
+
 /// `GET /api/v1/sites/{site}/config`
 pub async fn config(
     req: HttpRequest,
     state: web::Data<AppState>,
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (record, published) = state
-        .store
-        .current(&site)
-        .await?
-        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
-    let origin = allowed_origin(&req, &state, &record)?;
-    let etag = format!("\"{}\"", published.revision);
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str());
-    let mut builder = if not_modified {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    with_cors(&mut builder, &origin);
-    builder
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    let (published, origin) = live(&req, &state, &site).await?;
+    let etag = EntityTag::new_strong(published.revision.to_string());
+    let (mut builder, not_modified) = validated(&req, &origin, etag);
     if not_modified {
         return Ok(builder.finish());
     }
@@ -155,28 +178,10 @@ pub async fn projection(
     state: web::Data<AppState>,
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (record, published) = state
-        .store
-        .current(&site)
-        .await?
-        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
-    let origin = allowed_origin(&req, &state, &record)?;
+    let (published, origin) = live(&req, &state, &site).await?;
     let lang = requested_lang(req.query_string());
     let etag = EntityTag::new_strong(format!("b1-{}-{}", published.revision, lang.code()));
-    let not_modified = match IfNoneMatch::parse(&req) {
-        Ok(IfNoneMatch::Any) => true,
-        Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
-        Err(_) => false,
-    };
-    let mut builder = if not_modified {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    with_cors(&mut builder, &origin);
-    builder
-        .insert_header(header::ETag(etag))
-        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    let (mut builder, not_modified) = validated(&req, &origin, etag);
     if not_modified {
         return Ok(builder.finish());
     }
