@@ -32,9 +32,7 @@
   var configUrl = origin + '/api/v1/sites/' + encodeURIComponent(site) + '/banner?lang=' + lang;
 
   // The engine's side of the page (host.rs): one line each, cheaper here than through web-sys.
-  function bWarn(message, error) {
-    arguments.length > 1 ? console.warn('Biscotte: ' + message + ':', error) : console.warn('Biscotte: ' + message);
-  }
+  function bWarn(message) { console.warn('Biscotte: ' + message); }
   function bCookies() { return document.cookie; }
   function bSetCookie(assignment) { document.cookie = assignment; }
   function bHost() { return location.hostname; }
@@ -127,7 +125,15 @@
     document.dispatchEvent(new CustomEvent('biscotte:consent', { bubbles: true, detail: JSON.parse(detail) }));
   }
   function bRoot() { return root; }
-  function bDoc() { return document; }
+  // An element from the engine's spec: its tag, then attribute names and values, separated by
+  // U+001F; the text is set as text, never parsed as HTML.
+  function bAdd(parent, spec, text) {
+    var parts = spec.split('\x1f'), element = document.createElement(parts[0]);
+    for (var i = 1; i < parts.length; i += 2) element.setAttribute(parts[i], parts[i + 1]);
+    if (text) element.textContent = text;
+    if (parent) parent.appendChild(element);
+    return element;
+  }
   function bGated() {
     return document.querySelectorAll(
       "script[type='text/plain'][data-biscotte-category]:not([data-biscotte-ran]),script[type='text/plain'][data-biscotte-service]:not([data-biscotte-ran])"

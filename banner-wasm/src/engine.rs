@@ -63,18 +63,14 @@ pub fn start(server_origin: String, text: String) -> bool {
             method: None,
         });
     }
-    let shown = with(|e| {
-        ui::mount(&e.config)?;
+    with(|e| {
+        ui::mount(&e.config);
         if prompt {
-            ui::show_first(&e.config, false)
+            ui::show_first(&e.config, false);
         } else {
             ui::close();
-            Ok(())
         }
     });
-    if let Some(Err(e)) = shown {
-        host::warn_js("the banner could not be shown", &e);
-    }
     apply();
     true
 }
@@ -134,20 +130,23 @@ pub fn act(name: &str) {
     let Some(action) = Action::parse(name) else {
         return;
     };
-    let result = with(|e| match action {
-        Action::Manage => ui::show_first(&e.config, true).map(|()| None),
-        Action::Customize => {
-            let switches = view::switches(&e.config, e.in_force.as_ref());
-            ui::show_second(&e.config, &switches).map(|()| None)
+    let decision = with(|e| match action {
+        Action::Manage => {
+            ui::show_first(&e.config, true);
+            None
         }
-        Action::Save => ui::checked_categories()
-            .map(|checked| Some((Method::Custom, view::custom_choices(&e.config, &checked)))),
-        Action::AcceptAll | Action::RejectAll | Action::Close => Ok(action.decision(&e.config)),
+        Action::Customize => {
+            ui::show_second(&e.config, &view::switches(&e.config, e.in_force.as_ref()));
+            None
+        }
+        Action::Save => Some((
+            Method::Custom,
+            view::custom_choices(&e.config, &ui::checked_categories()),
+        )),
+        Action::AcceptAll | Action::RejectAll | Action::Close => action.decision(&e.config),
     });
-    match result {
-        Some(Ok(Some((method, choices)))) => decide(method, choices),
-        Some(Err(e)) => host::warn_js(&["the \"", name, "\" control failed"].concat(), &e),
-        _ => {}
+    if let Some(Some((method, choices))) = decision {
+        decide(method, choices);
     }
 }
 

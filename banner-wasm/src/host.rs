@@ -4,16 +4,13 @@
 
 use crate::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
-use web_sys::{Element, NodeList, ShadowRoot};
+use web_sys::{Element, Node, NodeList, ShadowRoot};
 
 #[wasm_bindgen]
 extern "C" {
     /// `console.warn("Biscotte: " + message)`.
     #[wasm_bindgen(js_name = bWarn)]
     pub fn warn(message: &str);
-    /// `console.warn("Biscotte: " + doing + ":", error)`, for an error the browser raised.
-    #[wasm_bindgen(js_name = bWarn)]
-    pub fn warn_js(doing: &str, error: &wasm_bindgen::JsValue);
     /// `document.cookie`.
     #[wasm_bindgen(js_name = bCookies)]
     pub fn cookies() -> String;
@@ -51,9 +48,11 @@ extern "C" {
     /// Runs a gated script once: a copy without its `type`, placed after it.
     #[wasm_bindgen(js_name = bRevive)]
     pub fn revive(script: &Element);
-    /// `document`, to create elements.
-    #[wasm_bindgen(js_name = bDoc)]
-    pub fn document() -> web_sys::Document;
+    /// Creates the element `spec` describes (its tag, then attribute names and values, separated
+    /// by U+001F), with `text` as its text content (never parsed as HTML), and appends it to
+    /// `parent` when there is one.
+    #[wasm_bindgen(js_name = bAdd)]
+    pub fn add(parent: Option<&Node>, spec: &str, text: &str) -> Element;
 }
 
 /// Logs a warning made of parts; the banner never throws at the page.

@@ -2,35 +2,25 @@
 //! adopted there): the dialog (first layer, then the per-category switches) and the floating
 //! manage button. Every text is set as text content: a site owner's words cannot inject markup.
 //! Nothing is kept between calls; the nodes are found again in the shadow root.
+//!
+//! Elements are described by a spec, the tag then attribute names and values, separated by
+//! U+001F (`"li\u{1f}class\u{1f}category"`), which the loader's `bAdd` turns into an element with
+//! `createElement`, `setAttribute` and `textContent`: one import and one call per element instead
+//! of one per attribute, which weighed a kilobyte of wasm.
 
 use crate::host;
 use crate::prelude::*;
 use crate::view::{Action, Switch};
 use biscotte_shared::banner_config::{BannerConfig, Text};
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Element, HtmlElement, HtmlInputElement};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlInputElement, Node};
 
-pub type DomResult<T> = Result<T, JsValue>;
+/// Separates the parts of an element's spec.
+const US: &str = "\u{1f}";
 
-const TITLE_ID: &str = "biscotte-title";
-
-/// Creates an element with attributes and, when `text` is not empty, a text content.
-fn make(tag: &str, attributes: &[(&str, &str)], text: &str) -> DomResult<Element> {
-    let element = host::document().create_element(tag)?;
-    for (name, value) in attributes {
-        element.set_attribute(name, value)?;
-    }
-    if !text.is_empty() {
-        element.set_text_content(Some(text));
-    }
-    Ok(element)
-}
-
-/// Creates an element and appends it to `parent`.
-fn add(parent: &Element, tag: &str, attributes: &[(&str, &str)], text: &str) -> DomResult<Element> {
-    let element = make(tag, attributes, text)?;
-    parent.append_child(&element)?;
-    Ok(element)
+/// Appends to `parent` the element `spec` describes, with `text` as its text content.
+fn add(parent: &Node, spec: &str, text: &str) -> Element {
+    host::add(Some(parent), spec, text)
 }
 
 fn find(selector: &str) -> Option<HtmlElement> {
@@ -42,34 +32,26 @@ fn find(selector: &str) -> Option<HtmlElement> {
 }
 
 /// Adds the (hidden) manage button, which reopens the choices.
-pub fn mount(config: &BannerConfig) -> DomResult<()> {
-    let manage = make(
-        "button",
-        &[
-            ("type", "button"),
-            ("class", "manage"),
-            ("data-action", "manage"),
-            ("hidden", ""),
-        ],
+pub fn mount(config: &BannerConfig) {
+    add(
+        &host::root(),
+        "button\u{1f}type\u{1f}button\u{1f}class\u{1f}manage\u{1f}data-action\u{1f}manage\u{1f}hidden\u{1f}",
         config.text(Text::Manage),
-    )?;
-    host::root().append_child(&manage)?;
-    Ok(())
+    );
 }
 
 /// Shows the first layer: title, text, policy link, the three equal choices and the close
 /// control. `focus` moves the keyboard focus into it, for openings the visitor asked for.
-pub fn show_first(config: &BannerConfig, focus: bool) -> DomResult<()> {
-    let dialog = dialog("first", config)?;
-    add(&dialog, "p", &[("class", "body")], config.text(Text::Body))?;
+pub fn show_first(config: &BannerConfig, focus: bool) {
+    let dialog = dialog("first", config);
+    add(&dialog, "p\u{1f}class\u{1f}body", config.text(Text::Body));
     if !config.policy_url.is_empty() {
-        let line = add(&dialog, "p", &[("class", "links")], "")?;
+        let line = add(&dialog, "p\u{1f}class\u{1f}links", "");
         add(
             &line,
-            "a",
-            &[("class", "policy"), ("href", config.policy_url)],
+            &["a\u{1f}class\u{1f}policy\u{1f}href", US, config.policy_url].concat(),
             config.text(Text::PolicyLink),
-        )?;
+        );
     }
     choices(
         &dialog,
@@ -79,77 +61,77 @@ pub fn show_first(config: &BannerConfig, focus: bool) -> DomResult<()> {
             (Action::RejectAll, Text::RejectAll),
             (Action::Customize, Text::Customize),
         ],
-    )?;
-    present(dialog, focus)
+    );
+    present(dialog, focus);
 }
 
 /// Shows the second view in the same dialog: one switch per category with its services, then
 /// « save », « accept all » and « refuse all ».
-pub fn show_second(config: &BannerConfig, switches: &[Switch]) -> DomResult<()> {
-    let dialog = dialog("second", config)?;
-    let list = add(&dialog, "ul", &[("class", "categories")], "")?;
+pub fn show_second(config: &BannerConfig, switches: &[Switch]) {
+    let dialog = dialog("second", config);
+    let list = add(&dialog, "ul\u{1f}class\u{1f}categories", "");
     for switch in switches {
         let category = switch.category;
-        let item = add(&list, "li", &[("class", "category")], "")?;
-        let label = add(&item, "label", &[("class", "switch")], "")?;
+        let item = add(&list, "li\u{1f}class\u{1f}category", "");
+        let label = add(&item, "label\u{1f}class\u{1f}switch", "");
         let input: HtmlInputElement = add(
             &label,
-            "input",
             &[
-                ("type", "checkbox"),
-                ("role", "switch"),
-                ("data-category", category.id),
-            ],
+                "input\u{1f}type\u{1f}checkbox\u{1f}role\u{1f}switch\u{1f}data-category",
+                US,
+                category.id,
+            ]
+            .concat(),
             "",
-        )?
+        )
         .unchecked_into();
         input.set_checked(switch.checked);
         input.set_disabled(category.required);
-        let name = add(&label, "span", &[("class", "name")], category.title)?;
+        let name = add(&label, "span\u{1f}class\u{1f}name", category.title);
         if category.required {
             add(
                 &name,
-                "span",
-                &[("class", "always")],
+                "span\u{1f}class\u{1f}always",
                 config.text(Text::AlwaysOn),
-            )?;
+            );
         }
-        add(&label, "span", &[("class", "desc")], category.description)?;
+        add(&label, "span\u{1f}class\u{1f}desc", category.description);
         if switch.services.is_empty() {
             // Technical cookies need no declared service (the site's session, this choice).
             if !category.required {
                 add(
                     &item,
-                    "p",
-                    &[("class", "none")],
+                    "p\u{1f}class\u{1f}none",
                     config.text(Text::NoService),
-                )?;
+                );
             }
             continue;
         }
-        let services = add(&item, "ul", &[("class", "services")], "")?;
+        let services = add(&item, "ul\u{1f}class\u{1f}services", "");
         for s in &switch.services {
-            let line = add(&services, "li", &[], "")?;
-            add(&line, "span", &[("class", "service")], s.name)?;
-            add(&line, "span", &[], &[" — ", s.provider].concat())?;
+            let line = add(&services, "li", "");
+            add(&line, "span\u{1f}class\u{1f}service", s.name);
+            add(&line, "span", &[" — ", s.provider].concat());
             if !s.policy_url.is_empty() {
-                add(&line, "span", &[], " — ")?;
+                add(&line, "span", " — ");
                 let words = config.text(Text::PrivacyPolicy);
-                add(
-                    &line,
-                    "a",
-                    &[
-                        ("href", s.policy_url),
-                        ("target", "_blank"),
-                        ("rel", "noopener noreferrer"),
-                        ("aria-label", &[words, " : ", s.name].concat()),
-                    ],
+                let spec = [
+                    "a\u{1f}target\u{1f}_blank\u{1f}rel\u{1f}noopener noreferrer\u{1f}href",
+                    US,
+                    s.policy_url,
+                    US,
+                    "aria-label",
+                    US,
                     words,
-                )?;
+                    " : ",
+                    s.name,
+                ]
+                .concat();
+                add(&line, &spec, words);
             }
             if !s.cookies.is_empty() {
                 let names = [config.text(Text::Cookies), " ", &s.cookies.join(", ")].concat();
-                add(&line, "span", &[("class", "cookies")], &names)?;
+                add(&line, "span\u{1f}class\u{1f}cookies", &names);
             }
         }
     }
@@ -161,20 +143,23 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) -> DomResult<()> 
             (Action::AcceptAll, Text::AcceptAll),
             (Action::RejectAll, Text::RejectAll),
         ],
-    )?;
-    present(dialog, true)
+    );
+    present(dialog, true);
 }
 
 /// The categories whose switch is on, `necessary` aside.
-pub fn checked_categories() -> DomResult<Vec<String>> {
-    let found = host::root().query_selector_all("input[data-category]:checked:not(:disabled)")?;
+pub fn checked_categories() -> Vec<String> {
     let mut out = Vec::new();
-    for e in host::elements(&found) {
-        if let Some(id) = e.get_attribute("data-category") {
-            out.push(id);
+    if let Ok(found) =
+        host::root().query_selector_all("input[data-category]:checked:not(:disabled)")
+    {
+        for e in host::elements(&found) {
+            if let Some(id) = e.get_attribute("data-category") {
+                out.push(id);
+            }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Removes the dialog and shows the manage button, keeping the focus on the banner's side when
@@ -194,68 +179,67 @@ pub fn close() {
 }
 
 /// A fresh, empty dialog with its header (title and close control), replacing any shown.
-fn dialog(layer: &str, config: &BannerConfig) -> DomResult<Element> {
+fn dialog(layer: &str, config: &BannerConfig) -> Element {
     if let Some(old) = find("[role=dialog]") {
         old.remove();
     }
-    let dialog = make(
-        "div",
+    // Built apart, and put on the page by `present` once complete.
+    let dialog = host::add(
+        None,
         &[
-            ("class", "card"),
-            ("role", "dialog"),
-            ("aria-labelledby", TITLE_ID),
-            ("data-biscotte-layer", layer),
-            ("lang", config.lang),
-            ("tabindex", "-1"),
-        ],
+            "div\u{1f}class\u{1f}card\u{1f}role\u{1f}dialog\u{1f}aria-labelledby\u{1f}biscotte-title\u{1f}tabindex\u{1f}-1\u{1f}data-biscotte-layer",
+            US,
+            layer,
+            US,
+            "lang",
+            US,
+            config.lang,
+        ]
+        .concat(),
         "",
-    )?;
-    let head = add(&dialog, "div", &[("class", "head")], "")?;
+    );
+    let head = add(&dialog, "div\u{1f}class\u{1f}head", "");
     add(
         &head,
-        "h2",
-        &[("id", TITLE_ID), ("class", "title")],
+        "h2\u{1f}id\u{1f}biscotte-title\u{1f}class\u{1f}title",
         config.text(Text::Title),
-    )?;
-    add(
-        &head,
-        "button",
+    );
+    add(&head,
         &[
-            ("type", "button"),
-            ("class", "close"),
-            ("data-action", "close"),
-            ("aria-label", config.text(Text::CloseLabel)),
-        ],
+            "button\u{1f}type\u{1f}button\u{1f}class\u{1f}close\u{1f}data-action\u{1f}close\u{1f}aria-label",
+            US,
+            config.text(Text::CloseLabel),
+        ]
+        .concat(),
         config.text(Text::Close),
-    )?;
-    Ok(dialog)
+    );
+    dialog
 }
 
 /// The row of equal buttons: same element, class and parent for each (LEGAL R10, R11).
-fn choices(dialog: &Element, config: &BannerConfig, buttons: &[(Action, Text)]) -> DomResult<()> {
-    let row = add(dialog, "div", &[("class", "choices")], "")?;
+fn choices(dialog: &Element, config: &BannerConfig, buttons: &[(Action, Text)]) {
+    let row = add(dialog, "div\u{1f}class\u{1f}choices", "");
     for (action, text) in buttons {
         add(
             &row,
-            "button",
             &[
-                ("type", "button"),
-                ("class", "choice"),
-                ("data-action", action.name()),
-            ],
+                "button\u{1f}type\u{1f}button\u{1f}class\u{1f}choice\u{1f}data-action",
+                US,
+                action.name(),
+            ]
+            .concat(),
             config.text(*text),
-        )?;
+        );
     }
-    Ok(())
 }
 
-fn present(dialog: Element, focus: bool) -> DomResult<()> {
-    host::root().append_child(&dialog)?;
+fn present(dialog: Element, focus: bool) {
+    let _ = host::root().append_child(&dialog);
     if let Some(manage) = find(".manage") {
         manage.set_hidden(true);
     }
     if focus {
-        dialog.unchecked_into::<HtmlElement>().focus()?;
+        // Focus is a courtesy: a refusal by the browser changes nothing.
+        let _ = dialog.unchecked_into::<HtmlElement>().focus();
     }
-    Ok(())
 }
