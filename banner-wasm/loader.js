@@ -125,6 +125,8 @@
     document.dispatchEvent(new CustomEvent('biscotte:consent', { bubbles: true, detail: JSON.parse(detail) }));
   }
   function bRoot() { return root; }
+  var given = 'null';
+  function bGive(json) { given = json; }
   // An element from the engine's spec: its tag, then attribute names and values, separated by
   // U+001F; the text is set as text, never parsed as HTML.
   function bAdd(parent, spec, text) {
@@ -165,7 +167,11 @@
   window.Biscotte = {
     open: function () { act('manage'); },
     consent: function () {
-      var choice = started ? JSON.parse(wasm_bindgen.consent()) : null;
+      var choice = null;
+      if (started) {
+        wasm_bindgen.consent();
+        choice = JSON.parse(given);
+      }
       if (choice) choice.receipt = receipt;
       return choice;
     }

@@ -180,13 +180,12 @@ fn decide(method: Method, choices: Choices) {
             language: e.config.lang,
             url: &href,
         });
-        let url = [
+        let url = cat(&[
             e.server_origin.as_str(),
             "/api/v1/sites/",
             e.config.site,
             "/consents",
-        ]
-        .concat();
+        ]);
         host::record(&url, &body);
         e.consent_id = Some(consent_id.clone());
         e.in_force = Some(choices.clone());

@@ -30,6 +30,9 @@ extern "C" {
     /// again when the server cannot take it now, and keeps its receipt.
     #[wasm_bindgen(js_name = bRecord)]
     pub fn record(url: &str, body: &str);
+    /// Takes the answer of the export `consent`.
+    #[wasm_bindgen(js_name = bGive)]
+    pub fn give(json: &str);
     /// `Date.now()`.
     #[wasm_bindgen(js_name = bNow)]
     pub fn now() -> f64;
@@ -57,7 +60,7 @@ extern "C" {
 
 /// Logs a warning made of parts; the banner never throws at the page.
 pub fn say(parts: &[&str]) {
-    warn(&parts.concat());
+    warn(&cat(parts));
 }
 
 /// The time, in milliseconds since the epoch.

@@ -49,7 +49,7 @@ pub fn show_first(config: &BannerConfig, focus: bool) {
         let line = add(&dialog, "p\u{1f}class\u{1f}links", "");
         add(
             &line,
-            &["a\u{1f}class\u{1f}policy\u{1f}href", US, config.policy_url].concat(),
+            &cat(&["a\u{1f}class\u{1f}policy\u{1f}href", US, config.policy_url]),
             config.text(Text::PolicyLink),
         );
     }
@@ -76,12 +76,11 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) {
         let label = add(&item, "label\u{1f}class\u{1f}switch", "");
         let input: HtmlInputElement = add(
             &label,
-            &[
+            &cat(&[
                 "input\u{1f}type\u{1f}checkbox\u{1f}role\u{1f}switch\u{1f}data-category",
                 US,
                 category.id,
-            ]
-            .concat(),
+            ]),
             "",
         )
         .unchecked_into();
@@ -111,11 +110,11 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) {
         for s in &switch.services {
             let line = add(&services, "li", "");
             add(&line, "span\u{1f}class\u{1f}service", s.name);
-            add(&line, "span", &[" — ", s.provider].concat());
+            add(&line, "span", &cat(&[" — ", s.provider]));
             if !s.policy_url.is_empty() {
                 add(&line, "span", " — ");
                 let words = config.text(Text::PrivacyPolicy);
-                let spec = [
+                let spec = cat(&[
                     "a\u{1f}target\u{1f}_blank\u{1f}rel\u{1f}noopener noreferrer\u{1f}href",
                     US,
                     s.policy_url,
@@ -125,12 +124,15 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) {
                     words,
                     " : ",
                     s.name,
-                ]
-                .concat();
+                ]);
                 add(&line, &spec, words);
             }
             if !s.cookies.is_empty() {
-                let names = [config.text(Text::Cookies), " ", &s.cookies.join(", ")].concat();
+                let mut names = String::from(config.text(Text::Cookies));
+                for (i, cookie) in s.cookies.iter().enumerate() {
+                    names.push_str(if i == 0 { " " } else { ", " });
+                    names.push_str(cookie);
+                }
                 add(&line, "span\u{1f}class\u{1f}cookies", &names);
             }
         }
@@ -186,7 +188,7 @@ fn dialog(layer: &str, config: &BannerConfig) -> Element {
     // Built apart, and put on the page by `present` once complete.
     let dialog = host::add(
         None,
-        &[
+        &cat(&[
             "div\u{1f}class\u{1f}card\u{1f}role\u{1f}dialog\u{1f}aria-labelledby\u{1f}biscotte-title\u{1f}tabindex\u{1f}-1\u{1f}data-biscotte-layer",
             US,
             layer,
@@ -194,8 +196,7 @@ fn dialog(layer: &str, config: &BannerConfig) -> Element {
             "lang",
             US,
             config.lang,
-        ]
-        .concat(),
+        ]),
         "",
     );
     let head = add(&dialog, "div\u{1f}class\u{1f}head", "");
@@ -204,13 +205,13 @@ fn dialog(layer: &str, config: &BannerConfig) -> Element {
         "h2\u{1f}id\u{1f}biscotte-title\u{1f}class\u{1f}title",
         config.text(Text::Title),
     );
-    add(&head,
-        &[
+    add(
+        &head,
+        &cat(&[
             "button\u{1f}type\u{1f}button\u{1f}class\u{1f}close\u{1f}data-action\u{1f}close\u{1f}aria-label",
             US,
             config.text(Text::CloseLabel),
-        ]
-        .concat(),
+        ]),
         config.text(Text::Close),
     );
     dialog
@@ -222,12 +223,11 @@ fn choices(dialog: &Element, config: &BannerConfig, buttons: &[(Action, Text)]) 
     for (action, text) in buttons {
         add(
             &row,
-            &[
+            &cat(&[
                 "button\u{1f}type\u{1f}button\u{1f}class\u{1f}choice\u{1f}data-action",
                 US,
                 action.name(),
-            ]
-            .concat(),
+            ]),
             config.text(*text),
         );
     }

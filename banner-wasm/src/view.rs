@@ -201,9 +201,9 @@ pub fn domain_suffixes(hostname: &str) -> Vec<&str> {
 /// host-only, then with `Domain=` each suffix of the host name.
 pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
     let mut out = Vec::new();
-    out.push([name, "=; Path=/; Max-Age=0"].concat());
+    out.push(cat(&[name, "=; Path=/; Max-Age=0"]));
     for d in domain_suffixes(hostname) {
-        out.push([name, "=; Path=/; Domain=", d, "; Max-Age=0"].concat());
+        out.push(cat(&[name, "=; Path=/; Domain=", d, "; Max-Age=0"]));
     }
     out
 }
@@ -211,7 +211,7 @@ pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
 /// The `document.cookie` assignment that saves a choice: first-party, 182 days, Lax.
 pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    [
+    cat(&[
         COOKIE_NAME,
         "=",
         &saved.encode(),
@@ -219,8 +219,7 @@ pub fn consent_cookie_assignment(saved: &SavedConsent, secure: bool) -> String {
         &decimal(CONSENT_COOKIE_MAX_AGE_SECS),
         "; SameSite=Lax",
         secure,
-    ]
-    .concat()
+    ])
 }
 
 /// What `Biscotte.consent()` returns and what the `biscotte:consent` event carries, as JSON.

@@ -32,26 +32,36 @@ pub struct Garbled;
 
 impl SavedConsent {
     pub fn encode(&self) -> String {
-        let list = |map: &Answers, value: bool| {
-            map.iter()
-                .filter(|(_, v)| **v == value)
-                .map(|(k, _)| k.as_str())
-                .collect::<Vec<_>>()
-                .join(".")
-        };
-        let c = &self.choices;
-        [
-            FORMAT_VERSION,
+        // Written into one string rather than joined: the banner's wasm then carries no generic
+        // join code.
+        let mut out = String::from(FORMAT_VERSION);
+        for field in [
             &self.consent_id,
             self.revision.as_str(),
             &self.policy_version,
             &crate::time::decimal(self.decided_at.as_secs()),
-            &list(&c.categories, true),
-            &list(&c.categories, false),
-            &list(&c.services, true),
-            &list(&c.services, false),
-        ]
-        .join("|")
+        ] {
+            out.push('|');
+            out.push_str(field);
+        }
+        let c = &self.choices;
+        for (answers, value) in [
+            (&c.categories, true),
+            (&c.categories, false),
+            (&c.services, true),
+            (&c.services, false),
+        ] {
+            out.push('|');
+            let mut first = true;
+            for (id, _) in answers.iter().filter(|(_, v)| **v == value) {
+                if !first {
+                    out.push('.');
+                }
+                out.push_str(id);
+                first = false;
+            }
+        }
+        out
     }
 
     pub fn decode(value: &str) -> Result<SavedConsent, Garbled> {

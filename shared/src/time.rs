@@ -37,20 +37,19 @@ impl Timestamp {
 /// `n` in decimal, written without `core::fmt`: its machinery would weigh kilobytes in the
 /// banner's wasm for this one number.
 pub fn decimal(n: i64) -> String {
-    let mut digits = Vec::new();
-    let mut rest = n.unsigned_abs();
-    loop {
-        digits.push(b'0' + (rest % 10) as u8);
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(digits.len() + 1);
+    let mut out = String::new();
     if n < 0 {
         out.push('-');
     }
-    out.extend(digits.iter().rev().map(|&d| char::from(d)));
+    let n = n.unsigned_abs();
+    let mut unit = 1u64;
+    while n / unit >= 10 {
+        unit *= 10;
+    }
+    while unit > 0 {
+        out.push(char::from(b'0' + (n / unit % 10) as u8));
+        unit /= 10;
+    }
     out
 }
 
