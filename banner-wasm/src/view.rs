@@ -136,12 +136,17 @@ pub fn script_may_run(
     }
 }
 
+/// A part of a `document.cookie` string without the spaces around it: the browser separates
+/// pairs with "; ", so only spaces need trimming (an ASCII trim also keeps Unicode's whitespace
+/// tables out of the wasm).
+fn unspaced(part: &str) -> &str {
+    part.trim_start_matches(' ').trim_end_matches(' ')
+}
+
 /// The names in a `document.cookie` string, in order.
 pub fn cookie_names(header: &str) -> impl Iterator<Item = &str> {
     header.split(';').filter_map(|pair| {
-        // `document.cookie` separates pairs with "; ": only spaces need trimming (and an
-        // ASCII trim keeps Unicode's whitespace tables out of the wasm).
-        let name = pair.split('=').next().unwrap_or("").trim_matches(' ');
+        let name = unspaced(pair.split('=').next().unwrap_or(""));
         (!name.is_empty()).then_some(name)
     })
 }
@@ -150,7 +155,7 @@ pub fn cookie_names(header: &str) -> impl Iterator<Item = &str> {
 pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
-        (key.trim_matches(' ') == name).then(|| value.trim_matches(' '))
+        (unspaced(key) == name).then(|| unspaced(value))
     })
 }
 

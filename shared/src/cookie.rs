@@ -87,10 +87,17 @@ impl SavedConsent {
             return Err(Garbled);
         }
         let revision = Revision::parse(revision).ok_or(Garbled)?;
-        if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+        if secs.is_empty() {
             return Err(Garbled);
         }
-        let secs: i64 = secs.parse().map_err(|_| Garbled)?;
+        // Digits only, read by hand: `str::parse` would bring its generic integer reader into
+        // the banner's wasm for this one field.
+        let secs = secs.bytes().try_fold(0i64, |n, b| {
+            let digit = b.checked_sub(b'0').filter(|d| *d < 10).ok_or(Garbled)?;
+            n.checked_mul(10)
+                .and_then(|n| n.checked_add(i64::from(digit)))
+                .ok_or(Garbled)
+        })?;
         let parse_list = |list: &str, value: bool, target: &mut Answers| -> Result<(), Garbled> {
             if list.is_empty() {
                 return Ok(());
