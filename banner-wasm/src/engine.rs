@@ -63,6 +63,10 @@ pub fn start(server_origin: String, text: String) -> bool {
             method: None,
         });
     }
+    // A returning visitor's scripts run first; a new visitor's banner shows first.
+    if !prompt {
+        apply();
+    }
     with(|e| {
         ui::mount(&e.config);
         if prompt {
@@ -71,7 +75,9 @@ pub fn start(server_origin: String, text: String) -> bool {
             ui::close();
         }
     });
-    apply();
+    if prompt {
+        apply();
+    }
     true
 }
 

@@ -59,7 +59,11 @@ async fn banner_files_go_out_brotli_or_gzip_as_the_browser_accepts_and_stay_immu
         .expect("the loader names the engine's hashed URL")
         .to_owned();
 
-    // A returning visitor revalidates the loader: nothing is sent again.
+    // A returning visitor runs its copy while revalidating it: nothing is sent again.
+    assert_eq!(
+        header(&get(&app, "/biscotte.js", None).await, "cache-control").as_deref(),
+        Some("max-age=0, stale-while-revalidate=604800")
+    );
     let again = app
         .client
         .get(app.url("/biscotte.js"))

@@ -6,6 +6,9 @@ use crate::error::ApiError;
 use actix_web::http::header::{self, Encoding};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
+/// How browsers keep the loader: stale at once, but used while it is revalidated for a week.
+pub const LOADER_CACHE: &str = "max-age=0, stale-while-revalidate=604800";
+
 /// `GET /biscotte.js`. Without a banner build it is a 503 with the envelope saying how to build
 /// it: browsers run no script answered with an error status, so a JavaScript body would be lost.
 pub async fn loader(
@@ -25,9 +28,11 @@ pub async fn loader(
                 HttpResponse::Ok()
             };
             response
-                // The loader must pick up new banner builds: revalidated every time, which costs
-                // a returning visitor a 304 (it names the engine's content-hashed URL).
-                .insert_header(("Cache-Control", "no-cache"))
+                // A returning visitor's browser runs the copy it has at once and revalidates it in
+                // the background (a 304 while the build is the same): a new build is picked up on
+                // the next page. The copy it runs names the engine it was built with, which the
+                // browser caches as immutable, so the two always match.
+                .insert_header(("Cache-Control", LOADER_CACHE))
                 .insert_header((header::ETAG, b.loader_etag.as_str()))
                 .insert_header(("Access-Control-Allow-Origin", "*"));
             if fresh {
