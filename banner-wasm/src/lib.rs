@@ -37,10 +37,11 @@ mod prelude {
     }
 }
 
-/// lol_alloc's free-list allocator: a few hundred bytes of wasm instead of dlmalloc's 7 KB. It is
-/// small enough to read whole (one file of about 200 lines), is tested with wasm-bindgen-test and
-/// fuzzing upstream, frees and reuses memory (unlike wee_alloc, which leaks and is
-/// unmaintained), and is used behind a lock type whose constructor needs no `unsafe` here.
+/// lol_alloc's free-list allocator: 2.1 KB brotli less than dlmalloc, the default. It is small
+/// enough to read whole (about 800 lines, the allocator's 600 with its tests), is tested upstream
+/// with unit tests, a seeded randomized test of 5,000 allocations and frees, and wasm-bindgen-test
+/// in a browser; it frees and reuses memory (unlike wee_alloc, which leaks and is unmaintained),
+/// and is used behind a lock type whose constructor needs no `unsafe` here.
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
