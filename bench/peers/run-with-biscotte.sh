@@ -5,7 +5,8 @@
 #   bench/peers/run-with-biscotte.sh --runs 3         # any option of run.sh / measure.mjs
 #   bench/peers/run-with-biscotte.sh --runs 3 --only biscotte,orejime
 #
-# 1. builds the banner and the server (`./dev build`, from the repository root);
+# 1. builds the banner (`./dev build`, from the repository root) and the release server, as it is
+#    deployed (a debug server answers several times slower, which would be measured as the banner's);
 # 2. registers the site of entries/biscotte/site.toml in a throw-away store (temporary directory);
 # 3. serves it with `biscotte serve --bind 127.0.0.1:18790` (the port written in
 #    entries/biscotte/index.html; the harness serves that entry's page on 127.0.0.1:18791, the
@@ -26,8 +27,10 @@ for p in "$PORT" "$PAGE_PORT"; do
 done
 
 cd "$REPO"
-say "building (./dev build)"
+say "building (./dev build, then the release server)"
 ./dev build
+cargo build -q --release -p biscotte-server
+BIN=target/release/biscotte
 
 STORE="$(mktemp -d "${TMPDIR:-/tmp}/biscotte-bench.XXXXXX")"
 SERVER_PID=""
@@ -47,10 +50,10 @@ unset BISCOTTE_CONFIG BISCOTTE_DATA_DIR BISCOTTE_KEY_PATH BISCOTTE_BIND
 export BISCOTTE_WWW_DIR="$REPO/www" BISCOTTE_BANNER_DIR="$REPO/target/banner"
 
 say "registering site 'bench' in $STORE"
-target/debug/biscotte --data-dir "$STORE" site create --file bench/peers/entries/biscotte/site.toml >&2
+"$BIN" --data-dir "$STORE" site create --file bench/peers/entries/biscotte/site.toml >&2
 
 say "serving on 127.0.0.1:$PORT"
-target/debug/biscotte --data-dir "$STORE" serve --bind "127.0.0.1:$PORT" >"$STORE/server.log" 2>&1 &
+"$BIN" --data-dir "$STORE" serve --bind "127.0.0.1:$PORT" >"$STORE/server.log" 2>&1 &
 SERVER_PID=$!
 # Ready when /readyz answers 200 (the store reads and its writer is alive); then the loader must
 # answer too. Neither depends on the shape of the banner's configuration URL.
