@@ -85,15 +85,25 @@
     var init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: entry.body, credentials: 'omit', keepalive: true };
     try { init.signal = AbortSignal.timeout(15000); } catch (e) {}
     fetch(entry.url, init).then(function (response) {
-      return response.text().then(function (text) {
-        settle(entry, response.status, response.headers.get('Retry-After'), text);
-      });
-    }).catch(function () {
-      settle(entry, 0, '', '');
+      // Settled on the status, before the body: a page left while the body arrives must not
+      // leave behind, as unsent, a decision the server has recorded.
+      var result = settle(entry, response.status, response.headers.get('Retry-After'));
+      if (result) {
+        response.text().then(function (text) {
+          if (result == 2) {
+            console.warn('Biscotte: ' + entry.url + ' refused a decision for good (HTTP ' + response.status + '); it applies on this page only: ' + text);
+          } else if (entry.at == latest) {
+            try { receipt = JSON.parse(text).receipt || null; } catch (e) {}
+          }
+        });
+      }
+    }, function () {
+      settle(entry, 0, '');
     });
   }
-  // Takes the sent decision off the queue, or schedules its next try, then moves on.
-  function settle(entry, status, retryAfter, text) {
+  // Takes the sent decision off the queue, or schedules its next try, then moves on; returns
+  // what the answer means (outbox.js's `outcome`).
+  function settle(entry, status, retryAfter) {
     var result = outcome(status), at = queue.indexOf(entry);
     busy = false;
     if (at >= 0) {
@@ -104,16 +114,12 @@
       }
       save();
     }
-    if (result == 1 && entry.at == latest) {
-      try { receipt = JSON.parse(text).receipt || null; } catch (e) {}
-    }
-    if (result == 2) {
-      console.warn('Biscotte: ' + entry.url + ' refused a decision for good (HTTP ' + status + '); it applies on this page only: ' + text);
-    } else if (!result) {
+    if (!result) {
       console.warn('Biscotte: the server did not record a decision (HTTP ' + status + ', 0: no answer); ' +
         (queue.indexOf(entry) < 0 ? 'given up' : 'it will be sent again'));
     }
     next();
+    return result;
   }
   function bNow() { return Date.now(); }
   function bRandomId() {
