@@ -1,27 +1,17 @@
 //! What the banner reads: the projection of a published configuration for one language
-//! (`GET /api/v1/sites/{site}/banner?lang=…`, written by `projection::encode` on the server),
-//! holding only what the banner shows and needs, with every text already resolved.
-//!
-//! The format is plain text so that the wasm needs no JSON reader: records are separated by
-//! U+001E and fields by U+001F (neither can occur in a text: the projection replaces them).
-//! - record 0: `biscotte-banner-1`, site, revision, policy version, language, policy URL (empty
-//!   when it is not a web link);
-//! - record 1: the 14 texts of [`Text`], in its order;
-//! - then `c`, id, `1` if required (else empty), title, description: the categories shown;
-//! - then `s`, id, category, name, provider, privacy policy URL (or empty), declared cookie
-//!   names and patterns (one field each): the services.
+//! (`GET /api/v1/sites/{site}/banner?lang=…`, written by [`crate::projection`] on the server,
+//! whose documentation gives the format), read in place: plain text, so that the wasm needs no
+//! JSON reader. Record 1's texts come in the order of [`Text`].
 //!
 //! Reading is strict: anything else is `None`, and the banner then shows nothing and runs nothing
 //! optional.
 
+use crate::config::cookie_matches;
 #[allow(unused_imports)]
 use crate::prelude::*;
+use crate::projection::{FIELD_SEPARATOR, FORMAT, RECORD_SEPARATOR};
 use crate::revision::Revision;
 use crate::rules::Scope;
-
-pub const FORMAT: &str = "biscotte-banner-1";
-pub const RECORD_SEPARATOR: char = '\u{1e}';
-pub const FIELD_SEPARATOR: char = '\u{1f}';
 
 /// The texts of record 1, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,10 +61,9 @@ pub struct ServiceLine<'a> {
 impl ServiceLine<'_> {
     /// Whether a cookie called `name` is one this service declares.
     pub fn sets(&self, name: &str) -> bool {
-        self.cookies.iter().any(|c| match c.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => name == *c,
-        })
+        self.cookies
+            .iter()
+            .any(|pattern| cookie_matches(pattern, name))
     }
 }
 
@@ -184,5 +173,106 @@ impl Scope for BannerConfig<'_> {
             .iter()
             .find(|s| s.id == service)
             .map(|s| s.category)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Lang;
+    use crate::config::{CookieDecl, Service, SiteConfig, SiteConfigInput};
+    use crate::projection::encode;
+    use crate::words::words;
+
+    fn config() -> SiteConfig {
+        SiteConfig::parse(SiteConfigInput {
+            publisher: "P".into(),
+            policy_version: "2026-11".into(),
+            policy_url: "/privacy".into(),
+            categories: vec![],
+            services: vec![Service {
+                id: "hotjar".into(),
+                name: "Hotjar".into(),
+                provider: "Hotjar Ltd".into(),
+                category: "analytics".into(),
+                privacy_policy_url: "https://www.hotjar.com/privacy".into(),
+                cookies: vec![CookieDecl {
+                    name: "_hjSession_*".into(),
+                    domain: None,
+                    lifetime_days: 1,
+                    purpose: "visit".into(),
+                }],
+            }],
+            texts: Default::default(),
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn every_text_reads_back_in_its_place_from_the_servers_projection() {
+        let config = config();
+        for lang in [Lang::Fr, Lang::En] {
+            let text = encode("shop", &Revision::of(&config), &config, lang);
+            let read = BannerConfig::decode(&text).expect("the projection reads back");
+            let t = config.texts.get(lang);
+            let w = words(lang);
+            for (which, expected) in [
+                (Text::Title, t.title.as_str()),
+                (Text::Body, &t.body),
+                (Text::AcceptAll, &t.accept_all),
+                (Text::RejectAll, &t.reject_all),
+                (Text::Customize, &t.customize),
+                (Text::Save, &t.save),
+                (Text::Close, &t.close),
+                (Text::CloseLabel, &w.close_label(&t.close)),
+                (Text::Manage, &t.manage),
+                (Text::PolicyLink, &t.policy_link),
+                (Text::AlwaysOn, &w.always_on),
+                (Text::PrivacyPolicy, &w.privacy_policy),
+                (Text::Cookies, &w.cookies),
+                (Text::NoService, &w.no_service),
+            ] {
+                assert_eq!(read.text(which), expected, "{which:?} in {lang:?}");
+            }
+            assert_eq!(read.site, "shop");
+            assert_eq!(read.lang, lang.code());
+            assert_eq!(read.policy_url, "/privacy");
+            let ids: Vec<_> = read.categories.iter().map(|c| (c.id, c.required)).collect();
+            assert_eq!(ids, [("necessary", true), ("analytics", false)]);
+            let hotjar = &read.services[0];
+            assert_eq!(
+                (hotjar.id, hotjar.category, hotjar.name),
+                ("hotjar", "analytics", "Hotjar")
+            );
+            assert_eq!(hotjar.policy_url, "https://www.hotjar.com/privacy");
+            assert!(hotjar.sets("_hjSession_42") && !hotjar.sets("_ga"));
+        }
+    }
+
+    fn thirteen_texts(good: &str) -> String {
+        let mut records: Vec<String> = good.split(RECORD_SEPARATOR).map(str::to_owned).collect();
+        let texts: Vec<&str> = records[1].split(FIELD_SEPARATOR).collect();
+        records[1] = texts[..TEXTS - 1].join("\u{1f}");
+        records.join("\u{1e}")
+    }
+
+    #[test]
+    fn anything_but_a_projection_reads_as_none() {
+        let config = config();
+        let good = encode("shop", &Revision::of(&config), &config, Lang::Fr);
+        assert!(BannerConfig::decode(&good).is_some());
+        let bad = [
+            String::new(),
+            good.replacen(FORMAT, "biscotte-banner-2", 1),
+            good.replacen(Revision::of(&config).as_str(), "not-a-revision", 1),
+            // 13 texts instead of 14.
+            thirteen_texts(&good),
+            [good.as_str(), "x\u{1f}id"].join("\u{1e}"),
+            [good.as_str(), "c\u{1f}id\u{1f}\u{1f}t\u{1f}d\u{1f}extra"].join("\u{1e}"),
+            "{\"site\":\"shop\"}".to_owned(),
+        ];
+        for text in bad {
+            assert!(BannerConfig::decode(&text).is_none(), "{text:?}");
+        }
     }
 }

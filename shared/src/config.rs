@@ -92,10 +92,16 @@ pub struct CookieDecl {
 impl CookieDecl {
     /// Whether a cookie called `name` is one this declaration covers.
     pub fn matches(&self, name: &str) -> bool {
-        match self.name.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => name == self.name,
-        }
+        cookie_matches(&self.name, name)
+    }
+}
+
+/// Whether a cookie called `name` is covered by a declared `pattern`: an exact name, or a prefix
+/// ending in `*` (`_hjSessionUser_*`).
+pub fn cookie_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == pattern,
     }
 }
 
