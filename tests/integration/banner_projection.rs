@@ -248,3 +248,101 @@ async fn the_published_configuration_names_the_recipe_of_its_revision() {
     let published = app.published("demo").await;
     assert!(published.revision_matches());
 }
+
+/// The banner's reads under load while the owner publishes: 16 clients ask for the projection (in
+/// both languages, with and without the validator they last got), the configuration and the
+/// loader for 4 s, each request with a 10 s timeout, while a new revision is published every
+/// 100 ms. No request may hang, and every projection must be whole and name the revision its
+/// `ETag` names: a lock-up or a torn cache entry between revisions would show here.
+#[tokio::test]
+async fn the_banners_reads_hold_under_concurrent_load_while_the_owner_publishes() {
+    let app = TestApp::start_with(|c| c.rate_limit_per_minute = 0).await;
+    let app = std::sync::Arc::new(app);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    let publisher = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut n = 0u32;
+            while std::time::Instant::now() < until {
+                publish_renamed(&app, &format!("Hotjar {}", n % 5)).await;
+                n += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            n
+        })
+    };
+    let mut clients = Vec::new();
+    for client in 0..16 {
+        let app = app.clone();
+        clients.push(tokio::spawn(async move {
+            let lang = if client % 2 == 0 { "fr" } else { "en" };
+            let path = format!("/api/v1/sites/demo/banner?lang={lang}");
+            let (mut answers, mut not_modified, mut etag) = (0u32, 0u32, None::<String>);
+            while std::time::Instant::now() < until {
+                let mut req = app.client.get(app.url(&path)).header("Origin", PAGE_ORIGIN);
+                if let Some(tag) = etag.as_deref().filter(|_| answers % 3 == 0) {
+                    req = req.header("If-None-Match", tag);
+                }
+                let r = tokio::time::timeout(std::time::Duration::from_secs(10), req.send())
+                    .await
+                    .unwrap_or_else(|_| panic!("client {client}: no answer within 10 s (hung)"))
+                    .expect("request");
+                answers += 1;
+                let tag = header(&r, "etag").expect("etag");
+                if r.status() == 304 {
+                    not_modified += 1;
+                    continue;
+                }
+                assert_eq!(r.status(), 200, "client {client}");
+                let body = r.text().await.expect("body");
+                let revision = body.split('\u{1f}').nth(2).expect("a revision field");
+                assert_eq!(
+                    tag,
+                    format!("\"b1-{revision}-{lang}\""),
+                    "client {client}: {body:?}"
+                );
+                assert_eq!(
+                    body.split('\u{1e}')
+                        .nth(1)
+                        .map(|t| t.split('\u{1f}').count()),
+                    Some(14)
+                );
+                etag = Some(tag);
+                let other = if answers % 2 == 0 {
+                    "/api/v1/sites/demo/config"
+                } else {
+                    "/biscotte.js"
+                };
+                let r = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    app.client
+                        .get(app.url(other))
+                        .header("Origin", PAGE_ORIGIN)
+                        .send(),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("client {client}: {other} hung"))
+                .expect("request");
+                // The loader answers 503 in this test's server, which has no banner build.
+                assert!(
+                    matches!(r.status().as_u16(), 200 | 503),
+                    "{other}: {}",
+                    r.status()
+                );
+            }
+            (answers, not_modified)
+        }));
+    }
+    let publications = publisher.await.expect("publisher");
+    let (mut answers, mut not_modified) = (0, 0);
+    for c in clients {
+        let (a, n) = c.await.expect("client");
+        answers += a;
+        not_modified += n;
+    }
+    println!(
+        "banner reads: {answers} projections ({not_modified} answered 304) by 16 clients during {publications} publications"
+    );
+    assert!(publications >= 10, "only {publications} publications");
+    assert!(answers >= 16 * 10, "only {answers} projections answered");
+}
