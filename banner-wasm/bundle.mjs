@@ -15,7 +15,8 @@ writeFileSync(wasmFile, wasm);
 const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim();
 const template = readFileSync(join(here, 'loader.js'), 'utf8');
 const outbox = readFileSync(join(here, 'outbox.js'), 'utf8');
-for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_OUTBOX__', '__BISCOTTE_WASM__']) {
+const page = readFileSync(join(here, 'page.js'), 'utf8');
+for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_OUTBOX__', '__BISCOTTE_PAGE__', '__BISCOTTE_WASM__']) {
   if (template.split(mark).length != 2) throw new Error(`loader.js must hold ${mark} exactly once`);
 }
 // The glue of `--target no-modules` declares `wasm_bindgen`; inside the loader's function it is
@@ -26,6 +27,7 @@ if (glue.split(exported).length != 2) throw new Error(`the glue no longer holds 
 const source = template
   .replace('__BISCOTTE_GLUE__', () => glue.replace(exported, 'Object.assign(__wbg_init, exports)'))
   .replace('__BISCOTTE_OUTBOX__', () => outbox)
+  .replace('__BISCOTTE_PAGE__', () => page)
   .replace('__BISCOTTE_CSS__', () => JSON.stringify(css));
 // terser rather than esbuild: it also removes the functions nothing calls (270 B brotli less).
 const { code } = await minify(source, {
@@ -75,7 +77,7 @@ function shortenNames(wasm, glue) {
         } else {
           const field = readStr();
           // The engine's own exports keep their names: the glue's functions call them by name.
-          const keep = /^(memory|act|answered|consent|scan|start|wake)$/.test(field);
+          const keep = /^(memory|consent|decide|start)$/.test(field);
           if (!keep) exported.set(field, 'x' + short());
           body.push(...str(keep ? field : exported.get(field)));
         }

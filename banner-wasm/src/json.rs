@@ -43,6 +43,22 @@ impl JsonObject {
         self
     }
 
+    /// The words of `spaced` (separated by single spaces) as an array of strings; nothing at
+    /// all when there are none, as serde skips an empty list.
+    pub fn words(mut self, key: &str, spaced: &str) -> JsonObject {
+        if !spaced.is_empty() {
+            self.key(key);
+            let mut sep = "[";
+            for word in spaced.split(' ') {
+                self.0.push_str(sep);
+                push_string(&mut self.0, word);
+                sep = ",";
+            }
+            self.0.push(']');
+        }
+        self
+    }
+
     pub fn finish(mut self) -> String {
         self.0.push('}');
         self.0

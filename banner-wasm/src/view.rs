@@ -1,9 +1,10 @@
-//! What the banner shows and does, decided without a browser: which layer, which switches, which
-//! gated scripts may run, which cookies to delete, what to send. Pure, so it is tested on the host.
+//! What the engine decides, without a browser: whether to ask, what a decision answers, what the
+//! consent cookie holds and what to send. Pure, so it is tested on the host.
 
 use crate::json::JsonObject;
 use crate::prelude::*;
-use biscotte_shared::banner_config::{BannerConfig, CategoryLine, ServiceLine};
+use biscotte_shared::banner_config::BannerConfig;
+use biscotte_shared::rules::Scope;
 use biscotte_shared::decision::Answers;
 use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
 use biscotte_shared::time::decimal;
@@ -37,103 +38,31 @@ pub fn startup(saved: Option<&SavedConsent>, config: &BannerConfig, now: Timesta
     Startup { prompt, in_force }
 }
 
-/// A control of the banner, named by its `data-action` attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    AcceptAll,
-    RejectAll,
-    Customize,
-    Save,
-    Close,
-    Manage,
+/// The method a decision names, as the protocol spells it.
+pub fn method(name: &str) -> Option<Method> {
+    [
+        Method::AcceptAll,
+        Method::RejectAll,
+        Method::Custom,
+        Method::Close,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == name)
 }
 
-impl Action {
-    pub fn parse(name: &str) -> Option<Action> {
-        Some(match name {
-            "accept_all" => Action::AcceptAll,
-            "reject_all" => Action::RejectAll,
-            "customize" => Action::Customize,
-            "save" => Action::Save,
-            "close" => Action::Close,
-            "manage" => Action::Manage,
-            _ => return None,
-        })
+/// The choices of a decision: every category the visitor is asked about and every service that
+/// needs consent get an answer, yes when `accepted` (ids separated by spaces) names it. A service
+/// is answered on its own, so it may differ from its category.
+pub fn choices(config: &BannerConfig, accepted: &str) -> Choices {
+    let yes = |id: &str| accepted.split(' ').any(|a| a == id);
+    let mut choices = Choices::default();
+    for id in config.asked_categories() {
+        choices.categories.insert(id.to_owned(), yes(id));
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::AcceptAll => "accept_all",
-            Action::RejectAll => "reject_all",
-            Action::Customize => "customize",
-            Action::Save => "save",
-            Action::Close => "close",
-            Action::Manage => "manage",
-        }
+    for (id, _) in config.consent_services() {
+        choices.services.insert(id.to_owned(), yes(id));
     }
-
-    /// The decision a one-click control records; `None` for controls that only change the view
-    /// and for `save`, whose choices come from the switches.
-    pub fn decision(self, config: &BannerConfig) -> Option<(Method, Choices)> {
-        match self {
-            Action::AcceptAll => Some((Method::AcceptAll, Choices::uniform(config, true))),
-            Action::RejectAll => Some((Method::RejectAll, Choices::uniform(config, false))),
-            // Closing the banner is a refusal (LEGAL R06).
-            Action::Close => Some((Method::Close, Choices::uniform(config, false))),
-            Action::Customize | Action::Save | Action::Manage => None,
-        }
-    }
-}
-
-/// The choices of the second layer's switches: one answer per category.
-pub fn custom_choices(config: &BannerConfig, checked: &[String]) -> Choices {
-    Choices::from_categories(config, |id| checked.iter().any(|c| c == id))
-}
-
-/// One category of the second layer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Switch<'a> {
-    pub category: &'a CategoryLine<'a>,
-    /// On only when the choice in force says yes: nothing is pre-ticked (LEGAL R07). `necessary`
-    /// is shown on, and disabled.
-    pub checked: bool,
-    pub services: Vec<&'a ServiceLine<'a>>,
-}
-
-/// The second layer's switches, in the projection's order (`necessary` first, then the
-/// categories the visitor is asked about).
-pub fn switches<'a>(config: &'a BannerConfig<'a>, in_force: Option<&Choices>) -> Vec<Switch<'a>> {
-    let mut out = Vec::new();
-    for c in &config.categories {
-        out.push(Switch {
-            category: c,
-            checked: c.required
-                || in_force.is_some_and(|ch| ch.categories.get(c.id).copied().unwrap_or(false)),
-            services: config
-                .services
-                .iter()
-                .filter(|s| s.category == c.id)
-                .collect(),
-        });
-    }
-    out
-}
-
-/// Whether a gated script may run: a script that names a service needs that service's yes,
-/// otherwise its category's. Without any choice in force only `necessary` runs.
-pub fn script_may_run(
-    config: &BannerConfig,
-    choices: Option<&Choices>,
-    category: Option<&str>,
-    service: Option<&str>,
-) -> bool {
-    let none = Choices::default();
-    let choices = choices.unwrap_or(&none);
-    match (service, category) {
-        (Some(service), _) => choices.allows_service(config, service),
-        (None, Some(category)) => choices.allows_category(config, category),
-        (None, None) => false,
-    }
+    choices
 }
 
 /// A part of a `document.cookie` string without the spaces around it: the browser separates
@@ -143,74 +72,12 @@ fn unspaced(part: &str) -> &str {
     part.trim_start_matches(' ').trim_end_matches(' ')
 }
 
-/// The names in a `document.cookie` string, in order.
-pub fn cookie_names(header: &str) -> impl Iterator<Item = &str> {
-    header.split(';').filter_map(|pair| {
-        let name = unspaced(pair.split('=').next().unwrap_or(""));
-        (!name.is_empty()).then_some(name)
-    })
-}
-
 /// The value of the first cookie called `name` in a `document.cookie` string.
 pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (unspaced(key) == name).then(|| unspaced(value))
     })
-}
-
-/// The cookies to delete: those declared by a service the choices do not allow. Without any
-/// choice in force every consent-requiring service counts as refused. The consent cookie itself
-/// is never deleted, whatever a declaration's pattern says.
-pub fn cookies_to_sweep<'a>(
-    config: &BannerConfig,
-    choices: Option<&Choices>,
-    names: impl Iterator<Item = &'a str>,
-) -> Vec<&'a str> {
-    let none = Choices::default();
-    let choices = choices.unwrap_or(&none);
-    let mut out: Vec<&str> = Vec::new();
-    for name in names {
-        if name != COOKIE_NAME
-            && !out.contains(&name)
-            && config
-                .services
-                .iter()
-                .any(|s| s.sets(name) && !choices.allows_service(config, s.id))
-        {
-            out.push(name);
-        }
-    }
-    out
-}
-
-/// The domains a cookie visible on `hostname` may have been set for: the host and each parent
-/// with at least two labels. IP addresses and single-label hosts have no parents.
-pub fn domain_suffixes(hostname: &str) -> Vec<&str> {
-    let is_ip = hostname.contains(':') || hostname.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let mut out = Vec::new();
-    out.push(hostname);
-    if !is_ip {
-        let mut rest = hostname;
-        while let Some((_, parent)) = rest.split_once('.') {
-            if parent.contains('.') {
-                out.push(parent);
-            }
-            rest = parent;
-        }
-    }
-    out
-}
-
-/// The `document.cookie` assignments that expire `name` wherever it may live on this host:
-/// host-only, then with `Domain=` each suffix of the host name.
-pub fn expiry_assignments(name: &str, hostname: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    out.push(cat(&[name, "=; Path=/; Max-Age=0"]));
-    for d in domain_suffixes(hostname) {
-        out.push(cat(&[name, "=; Path=/; Domain=", d, "; Max-Age=0"]));
-    }
-    out
 }
 
 /// The `document.cookie` assignment that saves a choice: first-party, 182 days, Lax.
@@ -255,6 +122,8 @@ pub struct Request<'a> {
     pub choices: &'a Choices,
     pub language: &'a str,
     pub url: &'a str,
+    /// Declared cookies of refused services still readable after deletion, separated by spaces.
+    pub undeleted: &'a str,
 }
 
 /// The body of `POST /api/v1/sites/{site}/consents`, as serde would write the protocol's
@@ -268,6 +137,7 @@ pub fn request_json(request: &Request) -> String {
         .answers("services", &request.choices.services)
         .string("language", request.language)
         .string("url", request.url)
+        .words("undeleted_cookies", request.undeleted)
         .finish()
 }
 
@@ -344,7 +214,7 @@ pub(crate) mod tests {
     const NOW: Timestamp = Timestamp::from_millis(1_790_000_000_000);
 
     fn analytics_only(config: &BannerConfig) -> Choices {
-        custom_choices(config, &["analytics".to_owned()])
+        choices(config, "analytics google_analytics hotjar")
     }
 
     #[test]
@@ -416,64 +286,32 @@ pub(crate) mod tests {
             start.prompt,
             Some(PromptReason::NewItems(vec!["hotjar".into()]))
         );
-        let in_force = start.in_force.as_ref();
-        assert!(script_may_run(
-            &config,
-            in_force,
-            Some("analytics"),
-            Some("google_analytics")
-        ));
-        assert!(!script_may_run(
-            &config,
-            in_force,
-            Some("analytics"),
-            Some("hotjar")
-        ));
+        let in_force = start.in_force.expect("the answered part holds");
+        assert!(in_force.allows_service(&config, "google_analytics"));
+        assert!(!in_force.allows_service(&config, "hotjar"));
     }
 
     #[test]
-    fn one_click_controls_record_the_matching_decision() {
-        let config = bakery();
-        let (method, choices) = Action::parse("accept_all")
-            .and_then(|a| a.decision(&config))
-            .expect("a decision");
-        assert_eq!(method, Method::AcceptAll);
-        assert!(choices.all(true) && !choices.categories.is_empty());
-        let (method, choices) = Action::parse("reject_all")
-            .and_then(|a| a.decision(&config))
-            .expect("a decision");
-        assert_eq!(method, Method::RejectAll);
-        assert!(choices.all(false));
-        assert_eq!(
-            Action::parse("customize").and_then(|a| a.decision(&config)),
-            None
-        );
-        assert_eq!(Action::parse("approve"), None);
-        for action in [
-            Action::AcceptAll,
-            Action::RejectAll,
-            Action::Customize,
-            Action::Save,
-            Action::Close,
-            Action::Manage,
-        ] {
-            assert_eq!(Action::parse(action.name()), Some(action));
-        }
-    }
-
-    #[test]
-    fn closing_the_banner_refuses_everything() {
-        let config = bakery();
-        let (method, choices) = Action::Close.decision(&config).expect("a decision");
-        assert_eq!(method, Method::Close);
-        assert!(choices.all(false));
-        assert_eq!(choices, Choices::uniform(&config, false));
-    }
-
-    #[test]
-    fn saving_the_switches_answers_every_category_and_services_follow_them() {
+    fn a_decision_answers_every_asked_category_and_service_each_on_its_own() {
         let config = bakery();
         let choices = analytics_only(&config);
+        let one = super::choices(&config, "analytics hotjar");
+        assert_eq!(one.categories.get("analytics"), Some(&true));
+        assert_eq!(one.services.get("hotjar"), Some(&true));
+        assert_eq!(
+            one.services.get("google_analytics"),
+            Some(&false),
+            "a service may differ from its category"
+        );
+        let none = super::choices(&config, "");
+        assert!(none.all(false) && none.categories.len() == 2 && none.services.len() == 3);
+        assert_eq!(
+            super::choices(&config, "necessary analytics bogus")
+                .categories
+                .len(),
+            2,
+            "ids outside the configuration answer nothing"
+        );
         assert_eq!(choices.categories.get("analytics"), Some(&true));
         assert_eq!(choices.categories.get("third_party"), Some(&false));
         assert_eq!(
@@ -487,227 +325,21 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn saving_untouched_switches_refuses_everything() {
-        let config = bakery();
-        assert!(custom_choices(&config, &[]).all(false));
-    }
-
-    #[test]
-    fn switches_start_off_on_a_first_visit() {
-        let config = bakery();
-        let list = switches(&config, None);
-        assert!(
-            list.iter()
-                .filter(|s| !s.category.required)
-                .all(|s| !s.checked)
-        );
-        assert_eq!(
-            list.iter().filter(|s| !s.category.required).count(),
-            2,
-            "analytics and third_party: no ad service"
-        );
-    }
-
-    #[test]
-    fn switches_are_on_only_where_the_choice_in_force_said_yes() {
-        let config = bakery();
-        let choices = analytics_only(&config);
-        let on: Vec<_> = switches(&config, Some(&choices))
-            .into_iter()
-            .filter(|s| s.checked)
-            .map(|s| s.category.id)
-            .collect();
-        assert_eq!(on, ["necessary", "analytics"]);
-    }
-
-    #[test]
-    fn necessary_is_shown_always_on() {
-        let config = bakery_in(Lang::En);
-        let list = switches(&config, None);
-        let first = &list[0];
-        assert_eq!(first.category.id, "necessary");
-        assert!(first.category.required && first.checked);
-        assert_eq!(first.category.title, "Technical cookies");
-    }
-
-    #[test]
-    fn each_category_lists_its_services_with_provider_policy_and_cookies() {
-        let config = bakery();
-        let list = switches(&config, None);
-        let analytics = list
-            .iter()
-            .find(|s| s.category.id == "analytics")
-            .expect("analytics is listed");
-        assert_eq!(analytics.category.title, "Mesure d'audience");
-        let names: Vec<_> = analytics.services.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["google_analytics name", "hotjar name"]);
-        let ga = &analytics.services[0];
-        assert_eq!(ga.provider, "google_analytics provider");
-        assert_eq!(ga.policy_url, "https://google_analytics.example/privacy");
-        assert_eq!(ga.cookies, ["_ga", "_ga_*", "_gid"]);
-        assert!(
-            !list.iter().any(|s| s.category.id == "advertising"),
-            "a built-in category without a service is not shown"
-        );
-    }
-
-    #[test]
-    fn a_script_naming_a_service_runs_only_with_that_services_yes() {
-        let config = bakery();
-        let mut choices = Choices::uniform(&config, true);
-        choices.services.insert("hotjar".into(), false);
-        assert!(script_may_run(
-            &config,
-            Some(&choices),
-            Some("analytics"),
-            Some("google_analytics")
-        ));
-        assert!(!script_may_run(
-            &config,
-            Some(&choices),
-            Some("analytics"),
-            Some("hotjar")
-        ));
-    }
-
-    #[test]
-    fn a_script_naming_only_a_category_follows_the_category() {
-        let config = bakery();
-        let choices = analytics_only(&config);
-        assert!(script_may_run(
-            &config,
-            Some(&choices),
-            Some("analytics"),
-            None
-        ));
-        assert!(!script_may_run(
-            &config,
-            Some(&choices),
-            Some("advertising"),
-            None
-        ));
-    }
-
-    #[test]
-    fn before_any_choice_only_necessary_scripts_run() {
-        let config = bakery();
-        assert!(script_may_run(&config, None, Some("necessary"), None));
-        assert!(script_may_run(
-            &config,
-            None,
-            Some("necessary"),
-            Some("load_balancer")
-        ));
-        assert!(!script_may_run(
-            &config,
-            None,
-            Some("analytics"),
-            Some("google_analytics")
-        ));
-        assert!(!script_may_run(&config, None, Some("analytics"), None));
-    }
-
-    #[test]
-    fn unknown_services_and_categories_never_run() {
-        let config = bakery();
-        let all = Choices::uniform(&config, true);
-        assert!(!script_may_run(
-            &config,
-            Some(&all),
-            Some("analytics"),
-            Some("facebook_pixel")
-        ));
-        assert!(!script_may_run(
-            &config,
-            Some(&all),
-            Some("marketing"),
-            None
-        ));
-        assert!(!script_may_run(&config, Some(&all), None, None));
-    }
-
-    #[test]
     fn cookie_strings_are_read_by_name() {
         let header = "demo_session=abc; biscotte=1|x|y; _ga=GA1.1.2; empty=";
-        assert_eq!(
-            cookie_names(header).collect::<Vec<_>>(),
-            ["demo_session", "biscotte", "_ga", "empty"]
-        );
         assert_eq!(cookie_value(header, "biscotte"), Some("1|x|y"));
         assert_eq!(cookie_value(header, "empty"), Some(""));
         assert_eq!(cookie_value(header, "bisc"), None);
-        assert_eq!(cookie_names("").count(), 0);
+        assert_eq!(cookie_value("", "biscotte"), None);
     }
 
     #[test]
-    fn refusal_deletes_the_cookies_of_refused_services() {
-        let config = bakery();
-        let header = "demo_session=1; _ga=2; _ga_ABC=3; _gid=4; _hjSessionUser_123456=5; lb=6; VISITOR_INFO1_LIVE=7";
-        let sweep = cookies_to_sweep(
-            &config,
-            Some(&Choices::uniform(&config, false)),
-            cookie_names(header),
-        );
-        assert_eq!(
-            sweep,
-            [
-                "_ga",
-                "_ga_ABC",
-                "_gid",
-                "_hjSessionUser_123456",
-                "VISITOR_INFO1_LIVE"
-            ]
-        );
-    }
-
-    #[test]
-    fn accepted_services_keep_their_cookies() {
-        let config = bakery();
-        let mut choices = Choices::uniform(&config, true);
-        choices.services.insert("hotjar".into(), false);
-        let sweep = cookies_to_sweep(
-            &config,
-            Some(&choices),
-            cookie_names("_ga=1; _hjSessionUser_9=2; _gid=3"),
-        );
-        assert_eq!(sweep, ["_hjSessionUser_9"]);
-    }
-
-    #[test]
-    fn without_a_choice_every_declared_optional_cookie_is_swept_but_technical_ones_stay() {
-        let config = bakery();
-        let sweep = cookies_to_sweep(&config, None, cookie_names("_ga=1; lb=2; demo_session=3"));
-        assert_eq!(sweep, ["_ga"]);
-    }
-
-    #[test]
-    fn the_consent_cookie_is_never_swept() {
-        let config = project(
-            &site(vec![service("greedy", "analytics", &["b*"])]),
-            Lang::Fr,
-        );
-        let sweep = cookies_to_sweep(&config, None, cookie_names("biscotte=x; b2=y"));
-        assert_eq!(sweep, ["b2"]);
-    }
-
-    #[test]
-    fn cookies_are_expired_host_only_and_on_every_parent_domain() {
-        assert_eq!(
-            expiry_assignments("_ga", "www.shop.example.fr"),
-            [
-                "_ga=; Path=/; Max-Age=0",
-                "_ga=; Path=/; Domain=www.shop.example.fr; Max-Age=0",
-                "_ga=; Path=/; Domain=shop.example.fr; Max-Age=0",
-                "_ga=; Path=/; Domain=example.fr; Max-Age=0",
-            ]
-        );
-    }
-
-    #[test]
-    fn ip_addresses_and_single_label_hosts_have_no_parent_domains() {
-        assert_eq!(domain_suffixes("127.0.0.1"), ["127.0.0.1"]);
-        assert_eq!(domain_suffixes("[::1]"), ["[::1]"]);
-        assert_eq!(domain_suffixes("localhost"), ["localhost"]);
+    fn methods_are_read_as_the_protocol_spells_them() {
+        for m in [Method::AcceptAll, Method::RejectAll, Method::Custom, Method::Close] {
+            assert_eq!(method(m.as_str()), Some(m));
+        }
+        assert_eq!(method("approve"), None);
+        assert_eq!(method(""), None);
     }
 
     #[test]
@@ -763,6 +395,7 @@ pub(crate) mod tests {
             choices: &choices,
             language: config.lang,
             url,
+            undeleted: "",
         });
         let protocol = biscotte_shared::api::ConsentRequest {
             consent_id: "0123456789abcdef0123456789abcdef".into(),
