@@ -28,7 +28,8 @@
     return (primary == 'fr' || primary == 'en') && primary;
   }
   var lang = language(document.documentElement.lang) || language(navigator.language) || 'fr';
-  var configUrl = origin + '/api/v1/sites/' + encodeURIComponent(site) + '/banner?lang=' + lang;
+  var api = origin + '/api/v1/sites/' + encodeURIComponent(site);
+  var configUrl = api + '/banner?lang=' + lang;
 
   // The engine's side of the page (host.rs): one line each, cheaper here than through web-sys.
   var D = document;
@@ -54,14 +55,14 @@
       text ? localStorage.setItem(OUTBOX_KEY, text) : localStorage.removeItem(OUTBOX_KEY);
     } catch (e) {}
   }
-  // The engine's decision (its JSON body) for `url`: queued and stored first, so that neither a
-  // refusal for now nor leaving the page loses it.
-  function bRecord(url, body) {
+  // The engine's decision (its JSON body): queued and stored first, so that neither a refusal
+  // for now nor leaving the page loses it.
+  function bRecord(body) {
     var last = queue[queue.length - 1];
     // Strictly after the previous one, so that its time names this decision alone.
     latest = Math.max(Date.now(), last ? last.at + 1 : 0);
     receipt = null;
-    outboxPush(queue, { at: latest, tries: 0, notBefore: 0, url: url, body: body });
+    outboxPush(queue, { at: latest, tries: 0, notBefore: 0, url: api + '/consents', body: body });
     save();
     next();
   }
@@ -499,7 +500,7 @@
   }
 
   function start(text) {
-    var answer = wasm_bindgen.start(origin, text);
+    var answer = wasm_bindgen.start(text);
     if (!answer) return;
     P = readProjection(text);
     T = P.t;

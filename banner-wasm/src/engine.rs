@@ -12,7 +12,6 @@ use biscotte_shared::banner_config::BannerConfig;
 use biscotte_shared::{COOKIE_NAME, Choices, Method, SavedConsent, Timestamp};
 
 struct Engine {
-    server_origin: String,
     /// Borrows from the projection's text, kept (leaked) for the page's life.
     config: BannerConfig<'static>,
     /// From a readable cookie, or drawn at the first decision; every later decision reuses it.
@@ -39,13 +38,11 @@ pub const UNREADABLE: u32 = 0;
 pub const HOLDS: u32 = 1;
 pub const ASK: u32 = 2;
 
-pub fn start(server_origin: String, text: String) -> u32 {
+pub fn start(text: String) -> u32 {
     let Some(config) = BannerConfig::decode(text.leak()) else {
-        host::say(&[
-            "the configuration from ",
-            &server_origin,
-            " is not a banner projection this engine reads (is the server newer than the page's cached loader?)",
-        ]);
+        host::warn(
+            "the server's banner configuration is not a projection this engine reads (is the server newer than the page's cached loader?)",
+        );
         return UNREADABLE;
     };
     let header = host::cookies();
@@ -59,7 +56,6 @@ pub fn start(server_origin: String, text: String) -> u32 {
         return UNREADABLE;
     }
     *slot = Some(Engine {
-        server_origin,
         config,
         consent_id: saved.map(|s| s.consent_id),
         in_force: start.in_force,
@@ -105,13 +101,7 @@ pub fn decide(method: &str, accepted: &str, undeleted: &str) {
             url: &href,
             undeleted,
         });
-        let url = cat(&[
-            e.server_origin.as_str(),
-            "/api/v1/sites/",
-            e.config.site,
-            "/consents",
-        ]);
-        host::record(&url, &body);
+        host::record(&body);
         e.consent_id = Some(consent_id);
         e.in_force = Some(choices);
         e.method = Some(method);

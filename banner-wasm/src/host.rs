@@ -22,10 +22,10 @@ extern "C" {
     /// `location.href`.
     #[wasm_bindgen(js_name = bHref)]
     pub fn href() -> String;
-    /// Hands a decision (its JSON body, for `url`) to the loader's outbox, which sends it, tries
-    /// again when the server cannot take it now, and keeps its receipt.
+    /// Hands a decision (its JSON body) to the loader's outbox, which sends it to the site's
+    /// `POST …/consents`, tries again when the server cannot take it now, and keeps its receipt.
     #[wasm_bindgen(js_name = bRecord)]
-    pub fn record(url: &str, body: &str);
+    pub fn record(body: &str);
     /// Takes the answer of the export `consent`.
     #[wasm_bindgen(js_name = bGive)]
     pub fn give(json: &str);
@@ -35,11 +35,6 @@ extern "C" {
     /// 128 bits from `crypto.getRandomValues`, as 32 lowercase hex digits (empty if unavailable).
     #[wasm_bindgen(js_name = bRandomId)]
     pub fn random_id() -> String;
-}
-
-/// Logs a warning made of parts; the banner never throws at the page.
-pub fn say(parts: &[&str]) {
-    warn(&cat(parts));
 }
 
 /// The time, in milliseconds since the epoch.

@@ -62,12 +62,12 @@ use prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Starts the engine on this page with `config`, the body of `GET
-/// {server_origin}/api/v1/sites/{site}/banner?lang=…`. Answers 2 when the visitor must be asked,
+/// /api/v1/sites/{site}/banner?lang=…`. Answers 2 when the visitor must be asked,
 /// 1 when their choice holds, 0 when nothing started: a projection that cannot be read, or a
 /// second copy of the loader (then nothing optional runs).
 #[wasm_bindgen]
-pub fn start(server_origin: String, config: String) -> u32 {
-    engine::start(server_origin, config)
+pub fn start(config: String) -> u32 {
+    engine::start(config)
 }
 
 /// Records a decision: `method` as the protocol names it, `accepted` the ids of the categories and

@@ -67,9 +67,18 @@ pub fn choices(config: &BannerConfig, accepted: &str) -> Choices {
 
 /// A part of a `document.cookie` string without the spaces around it: the browser separates
 /// pairs with "; ", so only spaces need trimming (an ASCII trim also keeps Unicode's whitespace
-/// tables out of the wasm).
+/// tables out of the wasm). A byte loop: `trim_matches(' ')` brings core's searcher, 300 B more.
 fn unspaced(part: &str) -> &str {
-    part.trim_start_matches(' ').trim_end_matches(' ')
+    let bytes = part.as_bytes();
+    let (mut start, mut end) = (0, bytes.len());
+    while start < end && bytes.get(start) == Some(&b' ') {
+        start += 1;
+    }
+    while end > start && bytes.get(end - 1) == Some(&b' ') {
+        end -= 1;
+    }
+    // Spaces are one byte each, so both ends are character boundaries.
+    part.get(start..end).unwrap_or("")
 }
 
 /// The value of the first cookie called `name` in a `document.cookie` string.

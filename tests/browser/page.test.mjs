@@ -1,0 +1,69 @@
+// The loader's page rules (banner-wasm/page.js), on their own: how it reads the banner projection,
+// which names a declared pattern covers, and where it expires a cookie. The file is the one
+// bundle.mjs puts in the loader; it runs here in Node, and the browser tests drive it in Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './harness.mjs';
+
+const { readProjection, matches, expiries } = new Function(
+  readFileSync(join(ROOT, 'banner-wasm/page.js'), 'utf8') + '; return { readProjection, matches, expiries };'
+)();
+
+const R = '\x1e', F = '\x1f';
+
+test('the projection reads into categories, services and their cookies', () => {
+  const text = [
+    ['biscotte-banner-2', 'shop', 'rev', '2026-11', 'fr', 'https://shop.test/privacy', 'right'],
+    ['Titre', 'Texte'],
+    ['c', 'necessary', '1', 'Techniques', 'Indispensables'],
+    ['c', 'analytics', '', 'Mesure', 'Comprendre'],
+    ['s', 'google_analytics', 'analytics', 'Google Analytics', 'Google', 'https://policies.google.com/privacy', 'analytics_storage', 'ga:* _ga_storage',
+      '_ga', '730', 'Distinguer les visiteurs', '', '_ga_*', '730', 'État de la session', ''],
+    ['s', 'youtube', 'third_party', 'YouTube', 'Google', '', '', '', 'VISITOR_INFO1_LIVE', '180', 'Préférences', '1'],
+    ['s', 'bare', 'analytics', 'Bare', 'Us', '', '', ''],
+  ].map((r) => r.join(F)).join(R);
+  const p = readProjection(text);
+  assert.equal(p.lang, 'fr');
+  assert.equal(p.policy, 'https://shop.test/privacy');
+  assert.equal(p.manage, 'right');
+  assert.deepEqual(p.t, ['Titre', 'Texte']);
+  assert.deepEqual(p.cats, [
+    { id: 'necessary', req: true, title: 'Techniques', desc: 'Indispensables' },
+    { id: 'analytics', req: false, title: 'Mesure', desc: 'Comprendre' },
+  ]);
+  assert.deepEqual(p.svcs[0], {
+    id: 'google_analytics', cat: 'analytics', name: 'Google Analytics', provider: 'Google', url: 'https://policies.google.com/privacy',
+    modes: ['analytics_storage'], keys: ['ga:*', '_ga_storage'],
+    cookies: [
+      { name: '_ga', days: '730', purpose: 'Distinguer les visiteurs', hidden: false },
+      { name: '_ga_*', days: '730', purpose: 'État de la session', hidden: false },
+    ],
+  });
+  assert.deepEqual(p.svcs[1].cookies, [{ name: 'VISITOR_INFO1_LIVE', days: '180', purpose: 'Préférences', hidden: true }]);
+  assert.deepEqual([p.svcs[2].modes, p.svcs[2].keys, p.svcs[2].cookies], [[], [], []]);
+});
+
+test('a pattern ending in * covers every name it starts, anything else only itself', () => {
+  assert.ok(matches('_ga_*', '_ga_ABC123'));
+  assert.ok(matches('_ga_*', '_ga_'));
+  assert.ok(!matches('_ga_*', '_ga'));
+  assert.ok(matches('_ga', '_ga'));
+  assert.ok(!matches('_ga', '_gat'));
+  assert.ok(!matches('_ga', '_ga_1'));
+});
+
+test('a cookie is expired host-only and on the host and every parent domain, on every directory of the path (R25)', () => {
+  const out = expiries('_ga', 'www.shop.test', '/shop/p/');
+  const paths = ['/', '/shop', '/shop/', '/shop/p', '/shop/p/'];
+  const domains = ['', '; Domain=shop.test', '; Domain=www.shop.test'];
+  assert.deepEqual(out, domains.flatMap((d) => paths.map((p) => `_ga=; Path=${p}${d}; Max-Age=0`)));
+  assert.ok(!out.some((a) => a.includes('Domain=test;')), 'never the bare top-level label');
+});
+
+test('IP addresses and single-label hosts have no parent domains', () => {
+  for (const host of ['127.0.0.2', '[::1]', 'localhost']) {
+    assert.deepEqual(expiries('x', host, '/'), ['x=; Path=/; Max-Age=0'], host);
+  }
+});
