@@ -25,7 +25,7 @@ for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_OUTBOX_
 const exported = 'Object.assign(__wbg_init, { initSync }, exports)';
 if (glue.split(exported).length != 2) throw new Error(`the glue no longer holds ${exported}`);
 const source = template
-  .replace('__BISCOTTE_GLUE__', () => glue.replace(exported, 'Object.assign(__wbg_init, exports)'))
+  .replace('__BISCOTTE_GLUE__', () => loadOnlyStreaming(glue).replace(exported, 'Object.assign(__wbg_init, exports)'))
   .replace('__BISCOTTE_OUTBOX__', () => outbox)
   .replace('__BISCOTTE_PAGE__', () => page)
   .replace('__BISCOTTE_CSS__', () => JSON.stringify(css));
@@ -40,6 +40,26 @@ if (code.includes('__wbindgen_debug') || /\bimport\.meta\b/.test(code)) {
   throw new Error('the glue is not the no-modules build this loader expects');
 }
 writeFileSync(join(out, 'loader.js'), code);
+
+/** The glue's loading, cut to the one way the loader uses it: `wasm_bindgen({module_or_path})`
+ * with the engine's URL, which the Biscotte server serves as `application/wasm`, compiled by
+ * `WebAssembly.instantiateStreaming` (every browser that runs the banner has it). The glue's
+ * other paths (a module or bytes, deprecated arguments, a wrong MIME type, a default URL from
+ * `document.currentScript`) and their warnings weigh about 250 B brotli. Each cut names the text
+ * it expects, so a new wasm-bindgen that changes them stops the build here. */
+function loadOnlyStreaming(glue) {
+  const cut = (text, from, to, by) => {
+    const a = text.indexOf(from), b = text.indexOf(to, a);
+    if (a < 0 || b < 0 || text.indexOf(from, a + 1) >= 0) throw new Error(`the glue no longer holds ${JSON.stringify(from)} … ${JSON.stringify(to)}`);
+    return text.slice(0, a) + by + text.slice(b);
+  };
+  glue = cut(glue, '    let script_src;\n', '\n    /**', '');
+  glue = cut(glue, 'async function __wbg_load(module, imports) {', '    function initSync(module) {',
+    'async function __wbg_load(module, imports) {\n        return WebAssembly.instantiateStreaming(module, imports);\n    }\n\n');
+  glue = cut(glue, '        if (module_or_path !== undefined) {', '        const imports = __wbg_get_imports();',
+    '        ({module_or_path} = module_or_path);\n');
+  return glue;
+}
 
 /** Short names for the engine's imports, their module and its exports, in the wasm and the glue
  * alike. wasm-bindgen names each import `__wbg_<name>_<16 hex digits>` under the module
