@@ -1,6 +1,9 @@
 // The browser-test harness: a real Biscotte server (target/debug/biscotte) on a free loopback
 // port with a fresh store, a second loopback origin (127.0.0.2) serving the demo pages with the
 // tag pointing at that server, and Debian's Chromium driven by playwright-core, kept on loopback.
+// With `start({ shop: true })`, the second demo site `shop` too: its pages on host names
+// (www.shop.test, shop.test, mapped to 127.0.0.2 inside Chromium) and its trackers on a third
+// origin (127.0.0.3) that logs every request it gets.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,14 +21,28 @@ const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--proxy-server=127.0.0.1:9',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE 127.0.0.2, EXCLUDE localhost',
+  // The shop's host names go straight to 127.0.0.2: parent-domain cookies (`Domain=.shop.test`)
+  // need names, not IP addresses. Chromium bypasses the proxy for loopback addresses only, so the
+  // names are listed too. Map rules apply in order: the shop's come before `MAP *`.
+  '--proxy-bypass-list=shop.test;*.shop.test',
+  '--host-resolver-rules=MAP shop.test 127.0.0.2, MAP www.shop.test 127.0.0.2, MAP * ~NOTFOUND, '
+    + 'EXCLUDE 127.0.0.1, EXCLUDE 127.0.0.2, EXCLUDE 127.0.0.3, EXCLUDE localhost',
 ];
+
+/** The shop's pages and trackers come from here (www/shop/site.toml). */
+export const SHOP_HOST = 'www.shop.test';
+export const SHOP_PARENT_HOST = 'shop.test';
+const THIRD_PARTY_ADDRESS = '127.0.0.3';
+/** The placeholder the shop's pages and scripts use for the third-party origin. */
+const THIRD_PARTY_TOKEN = 'THIRD_PARTY_ORIGIN';
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
 
-/** Serves www/ on 127.0.0.2, rewriting the tag's `/biscotte.js` to the Biscotte server. */
+/** Serves www/ on 127.0.0.2, rewriting the tag's `/biscotte.js` to the Biscotte server and the
+ * shop's third-party placeholder to the third-party origin. */
 function startSecondOrigin() {
   let serverBase = '';
+  let thirdPartyBase = '';
   const server = http.createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     let file = join(ROOT, 'www', path);
@@ -38,6 +55,9 @@ function startSecondOrigin() {
     if (extname(file) === '.html') {
       body = body.toString('utf8').replaceAll('src="/biscotte.js"', `src="${serverBase}/biscotte.js"`);
     }
+    if (thirdPartyBase && ['.html', '.js'].includes(extname(file))) {
+      body = body.toString('utf8').replaceAll(THIRD_PARTY_TOKEN, thirdPartyBase);
+    }
     res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
     res.end(body);
   });
@@ -45,8 +65,45 @@ function startSecondOrigin() {
     server.listen(0, '127.0.0.2', () => {
       resolve({
         base: `http://127.0.0.2:${server.address().port}`,
+        port: server.address().port,
         setServer(b) { serverBase = b; },
+        setThirdParty(b) { thirdPartyBase = b; },
         close: () => new Promise((r) => server.close(r)),
+      });
+    });
+  });
+}
+
+// What a tracker's endpoint answers: a hit is taken and answered with nothing, as Google's are.
+const HIT_PATHS = ['/g/collect', '/pagead/conversion', '/hit'];
+
+/** Serves www/shop/vendor/ on 127.0.0.3 (the shop's trackers and embed) and logs every request it
+ * gets, with the cookies it was sent: "nothing reached the third party" is then a log to read. */
+function startThirdParty() {
+  const dir = join(ROOT, 'www/shop/vendor');
+  const log = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    log.push({ method: req.method, path: url.pathname, query: url.search, at: Date.now(), cookie: req.headers.cookie ?? '', referer: req.headers.referer ?? '' });
+    const path = normalize(decodeURIComponent(url.pathname));
+    const file = join(dir, path);
+    if (HIT_PATHS.includes(path)) {
+      res.writeHead(204, { 'cache-control': 'no-store' }).end();
+      return;
+    }
+    if (!file.startsWith(dir) || !existsSync(file) || path.endsWith('/')) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, THIRD_PARTY_ADDRESS, () => {
+      resolve({
+        base: `http://${THIRD_PARTY_ADDRESS}:${server.address().port}`,
+        log,
+        close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
       });
     });
   });
@@ -60,6 +117,13 @@ export function cli(dataDir, ...args) {
 export function demoSite(extraOrigins = []) {
   const site = parse(readFileSync(join(ROOT, 'www/demo/site.toml'), 'utf8'));
   site.site.origins = [...site.site.origins, ...extraOrigins];
+  return site;
+}
+
+/** The shop's site file, with the origins of the shop's host names on `port` registered. */
+export function shopSite(port) {
+  const site = parse(readFileSync(join(ROOT, 'www/shop/site.toml'), 'utf8'));
+  site.site.origins = [...site.site.origins, `http://${SHOP_HOST}:${port}`, `http://${SHOP_PARENT_HOST}:${port}`];
   return site;
 }
 
@@ -82,10 +146,14 @@ export async function serve(dataDir) {
     });
     proc.on('exit', (code) => reject(new Error(`biscotte exited (${code}): ${stderr}`)));
   });
-  return { proc, base };
+  return { proc, base, stderr: () => stderr };
 }
 
-export async function start() {
+/**
+ * The server with the demo site, the second origin and Chromium. With `{ shop: true }`, also the
+ * shop site (published, its origins registered) and the third-party origin that logs requests.
+ */
+export async function start({ shop = false } = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run ./dev build first`);
   const dir = mkdtempSync(join(tmpdir(), 'biscotte-browser-'));
   const dataDir = join(dir, 'store');
@@ -93,19 +161,51 @@ export async function start() {
   const site = demoSite([second.base]);
   writeFileSync(join(dir, 'site.toml'), stringify(site));
   cli(dataDir, 'site', 'create', '--file', join(dir, 'site.toml'));
+  const sites = ['demo'];
 
-  const { proc, base } = await serve(dataDir);
+  let thirdParty = null;
+  let shopFile = null;
+  if (shop) {
+    thirdParty = await startThirdParty();
+    second.setThirdParty(thirdParty.base);
+    shopFile = shopSite(second.port);
+    writeFileSync(join(dir, 'shop.toml'), stringify(shopFile));
+    cli(dataDir, 'site', 'create', '--file', join(dir, 'shop.toml'));
+    sites.push('shop');
+  }
+
+  const { proc, base, stderr } = await serve(dataDir);
   second.setServer(base);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  const auditor = cli(dataDir, 'token', 'issue', '--role', 'auditor', '--site', 'demo');
-  const owner = cli(dataDir, 'token', 'issue', '--role', 'owner', '--site', 'demo');
+  const tokens = Object.fromEntries(sites.map((id) => [id, {
+    auditor: cli(dataDir, 'token', 'issue', '--role', 'auditor', '--site', id),
+    owner: cli(dataDir, 'token', 'issue', '--role', 'owner', '--site', id),
+  }]));
+  const tokenFor = (id, role) => {
+    const token = tokens[id]?.[role];
+    if (!token) throw new Error(`no site "${id}" in this run: start({ shop: true }) adds the shop`);
+    return token;
+  };
 
   return {
     base,
     second: second.base,
     browser,
     site,
+    /** The shop's site file as published (undefined without `shop: true`). */
+    shopSite: shopFile,
+    /** The third-party origin the shop's trackers come from (`http://127.0.0.3:<port>`). */
+    thirdParty: thirdParty?.base,
+    /** A page of the shop on its host name, as a visitor reaches it: `shopUrl('recettes.html')`. */
+    shopUrl(path = '', host = SHOP_HOST) {
+      return `http://${host}:${second.port}/shop/${path}`;
+    },
+    /** Every request the third-party origin got so far, oldest first: `{ method, path, query, at, cookie, referer }`. */
+    thirdPartyRequests() {
+      if (!thirdParty) throw new Error('no third-party origin in this run: start({ shop: true })');
+      return thirdParty.log.map((r) => ({ ...r }));
+    },
     /** A fresh visitor: own cookies, storage and cache, French locale. */
     async visitor() {
       const context = await browser.newContext({ locale: 'fr-FR' });
@@ -113,17 +213,18 @@ export async function start() {
       page.on('pageerror', (e) => console.error('page error:', e.message));
       return { context, page };
     },
-    /** The consent log as the auditor sees it (NDJSON records). */
-    async records() {
-      const r = await fetch(`${base}/api/v1/sites/demo/consents?format=ndjson`, { headers: { authorization: `Bearer ${auditor}` } });
+    /** The consent log of a site (`demo` unless named) as the auditor sees it (NDJSON records). */
+    async records(siteId = 'demo') {
+      const r = await fetch(`${base}/api/v1/sites/${siteId}/consents?format=ndjson`, { headers: { authorization: `Bearer ${tokenFor(siteId, 'auditor')}` } });
       if (r.status !== 200) throw new Error(`export: ${r.status} ${await r.text()}`);
       return (await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
     },
-    /** Publishes a new revision of the demo site through the owner API. */
+    /** Publishes a new revision of the site the file names (`[site] id`) through the owner API. */
     async publish(siteFile) {
-      const r = await fetch(`${base}/api/v1/sites/demo/revisions`, {
+      const id = siteFile.site?.id ?? 'demo';
+      const r = await fetch(`${base}/api/v1/sites/${id}/revisions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${tokenFor(id, 'owner')}`, 'content-type': 'application/json' },
         body: JSON.stringify(siteFile),
       });
       if (r.status !== 201) throw new Error(`publish: ${r.status} ${await r.text()}`);
@@ -133,9 +234,10 @@ export async function start() {
       await browser.close();
       proc.kill('SIGTERM');
       await second.close();
+      await thirdParty?.close();
       rmSync(dir, { recursive: true, force: true });
     },
-    stderr: () => stderr,
+    stderr,
   };
 }
 
