@@ -137,7 +137,7 @@
   var T_TITLE = 0, T_BODY = 1, T_ACCEPT = 2, T_REJECT = 3, T_CUSTOMIZE = 4, T_SAVE = 5, T_CLOSE = 6,
     T_CLOSE_LABEL = 7, T_MANAGE = 8, T_POLICY = 9, T_ALWAYS = 10, T_PRIVACY = 11, T_COOKIES = 12,
     T_NO_SERVICE = 13, T_BY_SERVICE = 14, T_EMBED = 15, T_ALLOW = 16, T_DAYS = 17, T_ESCAPE = 18;
-  var P, T, state = null, sheet, opener, manage, google;
+  var P, T, state = null, sheet, opener, manage, google, held = [];
   var SEEN_KEY = 'biscotte.seen', DAY_MS = 864e5, COOKIE_MAX_DAYS = 395;
   // Google Consent Mode v2's types; `security_storage` is always granted.
   var MODES = ['ad_storage', 'analytics_storage', 'ad_user_data', 'ad_personalization', 'functionality_storage', 'personalization_storage'];
@@ -237,7 +237,7 @@
       var id = script.getAttribute('data-biscotte-service');
       if (id ? serviceAllowed(service(id)) : categoryAllowed(script.getAttribute('data-biscotte-category'))) revive(script);
     });
-    all('[data-biscotte-service][data-src]').forEach(embed);
+    all('[data-biscotte-service][data-src]').concat(held).forEach(embed);
   }
   // A fresh script element (scripts created by the DOM execute, parsed ones turned live do not)
   // with the original's attributes but `type`, placed after it; the original is marked first, so
@@ -253,39 +253,33 @@
     if (!original.src) script.text = original.text;
     original.after(script);
   }
-  // An embed (`data-src`) loads only once its service is allowed; until then it stays empty and
-  // hidden behind a placeholder of its size that names the service and can allow it alone.
+  // An embed (`data-src`) loads only once its service is allowed. Until then a placeholder of
+  // its size takes its place (so nothing on the page moves), names the service and can allow it
+  // alone; the embed waits off the page, which also unloads it when its service is withdrawn.
   function embed(element) {
     var s = service(element.getAttribute('data-biscotte-service')), holder = element.biscotte;
     if (serviceAllowed(s)) {
-      if (holder) holder.remove();
-      element.biscotte = 0;
-      element.hidden = false;
+      if (holder) {
+        holder.replaceWith(element);
+        held.splice(held.indexOf(element), 1);
+        element.biscotte = 0;
+      }
       if (element.getAttribute('src') != element.getAttribute('data-src')) element.src = element.getAttribute('data-src');
-      return;
+    } else if (s && !holder) {
+      var box = element.getBoundingClientRect();
+      holder = element.biscotte = el(0, 'div', { lang: P.lang });
+      holder.style.cssText = 'display:inline-block;vertical-align:top;width:' + (box.width || 300) + 'px;height:' + (box.height || 150) + 'px';
+      var inner = holder.attachShadow({ mode: 'open' });
+      style(inner);
+      var panel = el(inner, 'div', { 'class': 'embed', role: 'region', 'aria-label': s.name });
+      el(panel, 'p', { 'class': 'name' }, s.name + ' — ' + s.provider);
+      el(panel, 'p', 0, T[T_EMBED]);
+      el(panel, 'button', { type: 'button', 'class': 'choice' }, T[T_ALLOW] + ' ' + s.name).onclick = function () {
+        decide('embed', function (id, isService) { return isService ? id == s.id || serviceAllowed(service(id)) : categoryAllowed(id); });
+      };
+      element.replaceWith(holder);
+      held.push(element);
     }
-    if (element.hasAttribute('src')) {
-      // Withdrawn: a copy without `src` replaces it, so that the service's page unloads.
-      var copy = element.cloneNode(true);
-      copy.removeAttribute('src');
-      element.replaceWith(copy);
-      element = copy;
-    }
-    if (holder || !s) return;
-    var box = element.getBoundingClientRect();
-    holder = el(0, 'div', { lang: P.lang });
-    holder.style.cssText = 'display:inline-block;vertical-align:top;width:' + (box.width || 300) + 'px;height:' + (box.height || 150) + 'px';
-    var inner = holder.attachShadow({ mode: 'open' });
-    style(inner);
-    var panel = el(inner, 'div', { 'class': 'embed', role: 'region', 'aria-label': s.name });
-    el(panel, 'p', { 'class': 'name' }, s.name + ' — ' + s.provider);
-    el(panel, 'p', 0, T[T_EMBED]);
-    el(panel, 'button', { type: 'button', 'class': 'choice' }, T[T_ALLOW] + ' ' + s.name).onclick = function () {
-      decide('embed', function (id, isService) { return isService ? id == s.id || serviceAllowed(service(id)) : categoryAllowed(id); });
-    };
-    element.before(holder);
-    element.hidden = true;
-    element.biscotte = holder;
   }
 
   // The banner's drawing. Every text is set as text, never parsed as HTML.
