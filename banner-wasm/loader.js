@@ -267,7 +267,7 @@
       if (element.getAttribute('src') != element.getAttribute('data-src')) element.src = element.getAttribute('data-src');
     } else if (s && !holder) {
       var box = element.getBoundingClientRect();
-      holder = element.biscotte = el(0, 'div', { lang: P.lang });
+      holder = element.biscotte = el(0, 'div', { lang: P.lang, 'data-biscotte-embed': s.id });
       holder.style.cssText = 'display:inline-block;vertical-align:top;width:' + (box.width || 300) + 'px;height:' + (box.height || 150) + 'px';
       var inner = holder.attachShadow({ mode: 'open' });
       style(inner);

@@ -2,7 +2,9 @@
 // works under it; every answer carries the security headers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, button, bannerShown, stubsRan } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { start, button, bannerShown, stubsRan, ROOT } from './harness.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -110,4 +112,33 @@ test('every answer carries nosniff and the referrer policy: API, errors, scripts
     headers: { origin: env.second, 'access-control-request-method': 'POST' },
   });
   assert.equal(preflight.headers.get('x-content-type-options'), 'nosniff');
+});
+
+/** The policy README.md gives site owners, for a Biscotte server at `server`. */
+function readmePolicy(server) {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = readme.match(/this is what the banner needs[^\n]*\n\n```\n([^\n]+)\n```/);
+  assert.ok(block, 'README.md gives the policy a site needs');
+  return block[1].replaceAll('https://consent.example.fr', server);
+}
+
+test('the demo works on a site that sends the policy README.md gives, and breaks none of it', async () => {
+  env.pagePolicy(readmePolicy(env.base));
+  try {
+    const { context, page, problems } = await watchedVisitor();
+    const response = await page.goto(`${env.second}/demo/`);
+    assert.match(response.headers()['content-security-policy'], /wasm-unsafe-eval/);
+    await bannerShown(page);
+    const background = await button(page, 'accept_all').evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.equal(background, 'rgb(29, 53, 87)', 'the styles apply under a strict style-src');
+    await button(page, 'customize').click();
+    await page.locator('#biscotte input[data-service="google_analytics"]').check();
+    await page.locator('#biscotte [data-action="save"]').click();
+    await page.waitForFunction(() => window.biscotteDemo?.ga && !!window.Biscotte.consent()?.receipt);
+    assert.deepEqual(await stubsRan(page), { ga: true, hotjar: false });
+    assert.deepEqual(await problems(), []);
+    await context.close();
+  } finally {
+    env.pagePolicy('');
+  }
 });

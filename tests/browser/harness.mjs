@@ -43,6 +43,7 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
 function startSecondOrigin() {
   let serverBase = '';
   let thirdPartyBase = '';
+  let pagePolicy = '';
   const server = http.createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     let file = join(ROOT, 'www', path);
@@ -58,7 +59,9 @@ function startSecondOrigin() {
     if (thirdPartyBase && ['.html', '.js'].includes(extname(file))) {
       body = body.toString('utf8').replaceAll(THIRD_PARTY_TOKEN, thirdPartyBase);
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    const headers = { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' };
+    if (pagePolicy && extname(file) === '.html') headers['content-security-policy'] = pagePolicy;
+    res.writeHead(200, headers);
     res.end(body);
   });
   return new Promise((resolve) => {
@@ -68,6 +71,7 @@ function startSecondOrigin() {
         port: server.address().port,
         setServer(b) { serverBase = b; },
         setThirdParty(b) { thirdPartyBase = b; },
+        setPolicy(p) { pagePolicy = p; },
         close: () => new Promise((r) => server.close(r)),
       });
     });
@@ -219,6 +223,11 @@ export async function start({ shop = false } = {}) {
       if (r.status !== 200) throw new Error(`export: ${r.status} ${await r.text()}`);
       return (await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
     },
+    /** Sends `policy` as the Content-Security-Policy of every page of the second origin (127.0.0.2
+     * and the shop's host names); an empty policy sends none. */
+    pagePolicy: (policy) => second.setPolicy(policy),
+    /** A bearer token of `role` (`auditor`, `owner`) for a site of this run. */
+    token: tokenFor,
     /** Publishes a new revision of the site the file names (`[site] id`) through the owner API. */
     async publish(siteFile) {
       const id = siteFile.site?.id ?? 'demo';

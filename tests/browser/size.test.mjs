@@ -14,6 +14,9 @@ import { parse } from 'smol-toml';
 import { ROOT, cli, serve } from './harness.mjs';
 
 const SITE_FILE = join(ROOT, 'bench/peers/entries/biscotte/site.toml');
+/** The ceiling issue 7 set for the complete banner: about 1.2 times the lightest peer (Orejime,
+ * 13,196 B) and under a third of tarteaucitron or Klaro. The ratchet below may only go down from it. */
+const CEILING_BYTES = 16_000;
 
 function budget() {
   const text = readFileSync(join(ROOT, 'bench/banner-budget.txt'), 'utf8');
@@ -60,6 +63,7 @@ test('the banner a first visit downloads fits the byte budget, brotli from our o
       lines.push(`${name.padEnd(8)} ${String(r.bytes.length).padStart(7)} B br`);
     }
     const limit = budget();
+    assert.ok(limit <= CEILING_BYTES, `bench/banner-budget.txt allows ${limit} B, over the complete banner's ceiling of ${CEILING_BYTES} B`);
     lines.push(`${'total'.padEnd(8)} ${String(total).padStart(7)} B br (budget ${limit} B, bench/banner-budget.txt)`);
     console.log(lines.join('\n'));
     assert.ok(total <= limit, `the banner grew past its budget:\n${lines.join('\n')}`);
