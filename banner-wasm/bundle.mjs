@@ -12,7 +12,8 @@ const here = new URL('.', import.meta.url).pathname;
 const wasmFile = join(out, 'biscotte_banner_bg.wasm');
 const [wasm, glue] = shortenNames(readFileSync(wasmFile), readFileSync(glueFile, 'utf8'));
 writeFileSync(wasmFile, wasm);
-const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim();
+// One rule per line in the file, for reading; none of the line breaks matters to CSS.
+const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim().replaceAll('\n', '');
 const template = readFileSync(join(here, 'loader.js'), 'utf8');
 const outbox = readFileSync(join(here, 'outbox.js'), 'utf8');
 const page = readFileSync(join(here, 'page.js'), 'utf8');
