@@ -127,11 +127,11 @@ pub fn show_second(config: &BannerConfig, switches: &[Switch]) {
                 ]);
                 add(&line, &spec, words);
             }
-            if !s.cookies.is_empty() {
+            if s.cookies().next().is_some() {
                 let mut names = String::from(config.text(Text::Cookies));
-                for (i, cookie) in s.cookies.iter().enumerate() {
+                for (i, cookie) in s.cookies().enumerate() {
                     names.push_str(if i == 0 { " " } else { ", " });
-                    names.push_str(cookie);
+                    names.push_str(cookie.name);
                 }
                 add(&line, "span\u{1f}class\u{1f}cookies", &names);
             }

@@ -284,6 +284,8 @@ pub(crate) mod tests {
             provider: format!("{id} provider"),
             category: category.into(),
             privacy_policy_url: format!("https://{id}.example/privacy"),
+            storage: vec![],
+            consent_mode: vec![],
             cookies: cookies
                 .iter()
                 .map(|n| CookieDecl {
@@ -291,6 +293,8 @@ pub(crate) mod tests {
                     domain: None,
                     lifetime_days: 30,
                     purpose: "test".into(),
+                    http_only: false,
+                    third_party: false,
                 })
                 .collect(),
         }
@@ -304,6 +308,7 @@ pub(crate) mod tests {
             categories: vec![],
             services,
             texts: Default::default(),
+            banner: Default::default(),
         })
         .expect("the test configuration is valid")
     }
@@ -544,7 +549,8 @@ pub(crate) mod tests {
         let ga = &analytics.services[0];
         assert_eq!(ga.provider, "google_analytics provider");
         assert_eq!(ga.policy_url, "https://google_analytics.example/privacy");
-        assert_eq!(ga.cookies, ["_ga", "_ga_*", "_gid"]);
+        let cookies: Vec<_> = ga.cookies().map(|c| c.name).collect();
+        assert_eq!(cookies, ["_ga", "_ga_*", "_gid"]);
         assert!(
             !list.iter().any(|s| s.category.id == "advertising"),
             "a built-in category without a service is not shown"
@@ -772,6 +778,7 @@ pub(crate) mod tests {
             services: choices.services.clone().into(),
             language: Lang::Fr,
             url: Some(url.to_owned()),
+            undeleted_cookies: Vec::new(),
         };
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&json).ok(),

@@ -1,6 +1,8 @@
 //! The consent rules, table-driven: one line per case.
 
-use biscotte_shared::api::{ConsentRequest, DECISION_BODY_LIMIT, PublishedConfig};
+use biscotte_shared::api::{
+    ConsentRequest, DECISION_BODY_LIMIT, MAX_COOKIE_NAME, MAX_UNDELETED_COOKIES, PublishedConfig,
+};
 use biscotte_shared::config::{BannerTextsInput, CategoryInput, SiteConfigInput, TextsInput};
 use biscotte_shared::cookie::Garbled;
 use biscotte_shared::decision::{MAX_CATEGORIES, MAX_SERVICES};
@@ -22,11 +24,15 @@ fn service(id: &str, category: &str) -> Service {
         provider: "Provider".into(),
         category: category.into(),
         privacy_policy_url: "https://provider.example/privacy".into(),
+        storage: vec![],
+        consent_mode: vec![],
         cookies: vec![CookieDecl {
             name: format!("_{id}*"),
             domain: None,
             lifetime_days: 30,
             purpose: "measure".into(),
+            http_only: false,
+            third_party: false,
         }],
     }
 }
@@ -39,6 +45,7 @@ fn input(services: &[(&str, &str)]) -> SiteConfigInput {
         categories: vec![],
         services: services.iter().map(|(id, cat)| service(id, cat)).collect(),
         texts: TextsInput::default(),
+        banner: Default::default(),
     }
 }
 
@@ -539,6 +546,10 @@ fn the_largest_decision_a_site_may_ask_for_fits_the_body_limit() {
         services: choices.services.into(),
         language: Lang::Fr,
         url: Some(format!("https://{}", "a".repeat(PAGE_URL_MAX_CHARS))),
+        // The most undeleted cookies a decision may report, each as long as a name may be.
+        undeleted_cookies: (0..MAX_UNDELETED_COOKIES)
+            .map(|i| format!("{i:0>width$}", width = MAX_COOKIE_NAME))
+            .collect(),
     };
     assert_eq!(request.services.len(), MAX_SERVICES);
     let size = serde_json::to_vec(&request).expect("JSON").len();

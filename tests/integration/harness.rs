@@ -176,8 +176,9 @@ pub fn decision(
     };
     let categories = match method {
         Method::AcceptAll => all(true),
-        Method::RejectAll | Method::Close => all(false),
-        Method::Custom => {
+        Method::RejectAll | Method::Close | Method::Gpc => all(false),
+        // An embed allows a service; with its category answered here, the services follow it.
+        Method::Custom | Method::Embed => {
             let mut c = all(false);
             c.insert("analytics".into(), analytics);
             c
@@ -191,6 +192,7 @@ pub fn decision(
         services: BTreeMap::new(),
         language: Lang::Fr,
         url: Some("http://127.0.0.1:8080/demo/?utm_source=mail#top".into()),
+        undeleted_cookies: Vec::new(),
     })
     .expect("JSON")
 }
