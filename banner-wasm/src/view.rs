@@ -45,6 +45,8 @@ pub fn method(name: &str) -> Option<Method> {
         Method::RejectAll,
         Method::Custom,
         Method::Close,
+        Method::Gpc,
+        Method::Embed,
     ]
     .into_iter()
     .find(|m| m.as_str() == name)
@@ -163,6 +165,8 @@ pub(crate) mod tests {
             provider: format!("{id} provider"),
             category: category.into(),
             privacy_policy_url: format!("https://{id}.example/privacy"),
+            storage: vec![],
+            consent_mode: vec![],
             cookies: cookies
                 .iter()
                 .map(|n| CookieDecl {
@@ -170,6 +174,8 @@ pub(crate) mod tests {
                     domain: None,
                     lifetime_days: 30,
                     purpose: "test".into(),
+                    http_only: false,
+                    third_party: false,
                 })
                 .collect(),
         }
@@ -183,6 +189,7 @@ pub(crate) mod tests {
             categories: vec![],
             services,
             texts: Default::default(),
+            banner: Default::default(),
         })
         .expect("the test configuration is valid")
     }
@@ -344,7 +351,14 @@ pub(crate) mod tests {
 
     #[test]
     fn methods_are_read_as_the_protocol_spells_them() {
-        for m in [Method::AcceptAll, Method::RejectAll, Method::Custom, Method::Close] {
+        for m in [
+            Method::AcceptAll,
+            Method::RejectAll,
+            Method::Custom,
+            Method::Close,
+            Method::Gpc,
+            Method::Embed,
+        ] {
             assert_eq!(method(m.as_str()), Some(m));
         }
         assert_eq!(method("approve"), None);
@@ -397,28 +411,31 @@ pub(crate) mod tests {
         let config = bakery();
         let choices = analytics_only(&config);
         let url = "https://shop.example/a?q=\"x\"&b=\\\n";
-        let json = request_json(&Request {
-            consent_id: "0123456789abcdef0123456789abcdef",
-            revision: config.revision.as_str(),
-            method: Method::Custom,
-            choices: &choices,
-            language: config.lang,
-            url,
-            undeleted: "",
-        });
-        let protocol = biscotte_shared::api::ConsentRequest {
-            consent_id: "0123456789abcdef0123456789abcdef".into(),
-            revision: config.revision.as_str().to_owned(),
-            method: Method::Custom,
-            categories: choices.categories.clone().into(),
-            services: choices.services.clone().into(),
-            language: Lang::Fr,
-            url: Some(url.to_owned()),
-        };
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&json).ok(),
-            serde_json::to_value(&protocol).ok(),
-            "{json}"
-        );
+        for (undeleted, names) in [("", vec![]), ("_ga _ga_ABC", vec!["_ga", "_ga_ABC"])] {
+            let json = request_json(&Request {
+                consent_id: "0123456789abcdef0123456789abcdef",
+                revision: config.revision.as_str(),
+                method: Method::Custom,
+                choices: &choices,
+                language: config.lang,
+                url,
+                undeleted,
+            });
+            let protocol = biscotte_shared::api::ConsentRequest {
+                consent_id: "0123456789abcdef0123456789abcdef".into(),
+                revision: config.revision.as_str().to_owned(),
+                method: Method::Custom,
+                categories: choices.categories.clone().into(),
+                services: choices.services.clone().into(),
+                language: Lang::Fr,
+                url: Some(url.to_owned()),
+                undeleted_cookies: names.into_iter().map(String::from).collect(),
+            };
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&json).ok(),
+                serde_json::to_value(&protocol).ok(),
+                "{json}"
+            );
+        }
     }
 }

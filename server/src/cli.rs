@@ -14,6 +14,7 @@ use crate::store::{SledStore, Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
 use biscotte_shared::Revision;
+use biscotte_shared::catalogue::Catalogue;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
@@ -86,6 +87,9 @@ enum Command {
         #[arg(long)]
         site: String,
     },
+    /// List the service catalogue: the ids a site file's `use = "…"` accepts, with each
+    /// service's category, name and provider.
+    Catalogue,
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +228,16 @@ fn run(cli: Cli) -> Result<(), String> {
             // Reads need no reactor: a plain executor keeps these usable from inside one (tests).
         } => futures_executor::block_on(export_log(&config, &site, format, from, to, out)),
         Command::Verify { site } => futures_executor::block_on(verify(&config, &site)),
+        Command::Catalogue => {
+            let catalogue = Catalogue::built_in()?;
+            for s in &catalogue.services {
+                println!(
+                    "{:<20} {:<12} {} ({})",
+                    s.id, s.category, s.name, s.provider
+                );
+            }
+            Ok(())
+        }
     }
 }
 

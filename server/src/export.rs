@@ -37,6 +37,7 @@ pub const CSV_HEADER: &[&str] = &[
     "policy_version",
     "language",
     "url",
+    "undeleted_cookies",
     "prev_hash",
     "hash",
 ];
@@ -119,6 +120,7 @@ pub fn csv_row(r: &ConsentRecord) -> Vec<u8> {
         r.policy_version.clone(),
         r.language.code().to_owned(),
         r.url.clone().unwrap_or_default(),
+        r.undeleted_cookies.join(" "),
         r.prev_hash.clone(),
         r.hash.clone(),
     ])

@@ -1,7 +1,8 @@
 //! `site.toml`: how a site owner describes a site — its registration (`[site]`) and its consent
-//! configuration (`[consent]`).
+//! configuration (`[consent]`), whose services may start from the catalogue (`use = "…"`).
 
 use crate::store::NewSite;
+use biscotte_shared::catalogue::{self, Catalogue, ServiceEntry};
 use biscotte_shared::config::SiteConfigInput;
 use biscotte_shared::{FieldError, SiteConfig, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ pub struct SiteSection {
 #[serde(deny_unknown_fields)]
 pub struct SiteFile {
     pub site: SiteSection,
-    pub consent: SiteConfigInput,
+    pub consent: SiteConfigInput<ServiceEntry>,
 }
 
 /// A site file that passed every check.
@@ -90,10 +91,18 @@ impl SiteFile {
                 ));
             }
         }
-        let config = SiteConfig::parse(self.consent).map_err(|e| {
-            e.0.into_iter()
+        let in_consent = |errors: Vec<FieldError>| {
+            errors
+                .into_iter()
                 .map(|fe| FieldError::new(format!("consent.{}", fe.field), fe.message))
                 .collect::<Vec<_>>()
+        };
+        let catalogue = Catalogue::built_in()
+            .map_err(|message| vec![FieldError::new("consent.services", message)]);
+        let config = catalogue.and_then(|catalogue| {
+            catalogue::resolve(self.consent, &catalogue)
+                .map_err(in_consent)
+                .and_then(|input| SiteConfig::parse(input).map_err(|e| in_consent(e.0)))
         });
         match config {
             Ok(config) if errors.is_empty() => Ok(ValidSite {

@@ -55,10 +55,10 @@ impl PublishedConfig {
     }
 
     /// The banner's words for this revision: the ones kept with it, or this release's for a
-    /// revision that kept none.
+    /// revision that kept none, and for the words added after it was published.
     pub fn words(&self, lang: Lang) -> Words {
         match &self.words {
-            Some(kept) => kept.get(lang).clone(),
+            Some(kept) => kept.get(lang).clone().completed(lang),
             None => words(lang),
         }
     }
@@ -80,8 +80,9 @@ impl PublishedConfig {
 
 /// The largest decision body the server reads, in bytes. The largest configuration a site may
 /// publish ([`MAX_CATEGORIES`], [`MAX_SERVICES`]) gives decisions well under it, with room for a
-/// long page URL.
-pub const DECISION_BODY_LIMIT: usize = 16 * 1024;
+/// long page URL and the most undeleted cookies ([`MAX_UNDELETED_COOKIES`] of
+/// [`MAX_COOKIE_NAME`] bytes: 8 KiB, which took the limit from 16 to 32 KiB).
+pub const DECISION_BODY_LIMIT: usize = 32 * 1024;
 
 /// `POST /api/v1/sites/{site}/consents`: what the banner sends after a decision.
 ///
@@ -101,6 +102,24 @@ pub struct ConsentRequest {
     /// The page the decision was made on.
     #[serde(default)]
     pub url: Option<String>,
+    /// Declared cookies of refused services that the banner still saw after trying to delete
+    /// them (set on a domain or path the page cannot write): sorted, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undeleted_cookies: Vec<String>,
+}
+
+/// The most cookie names a decision may report as undeleted.
+pub const MAX_UNDELETED_COOKIES: usize = 64;
+/// The longest cookie name a decision may report, in bytes.
+pub const MAX_COOKIE_NAME: usize = 128;
+
+/// Whether `name` can be a cookie's name as `document.cookie` shows it: 1 to
+/// [`MAX_COOKIE_NAME`] bytes, no whitespace or control character, none of `;`, `,` and `=`.
+pub fn is_valid_cookie_name(name: &str) -> bool {
+    (1..=MAX_COOKIE_NAME).contains(&name.len())
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ';' | ',' | '='))
 }
 
 /// [`ConsentRequest`] as it arrives, before its bounds are checked. The maps keep every entry in
@@ -119,6 +138,8 @@ struct ConsentRequestWire {
     language: String,
     #[serde(default)]
     url: Option<String>,
+    #[serde(default)]
+    undeleted_cookies: Vec<String>,
 }
 
 /// A refused [`ConsentRequest`]. It reaches the server through serde's error text, so it is
@@ -162,6 +183,8 @@ impl TryFrom<ConsentRequestWire> for ConsentRequest {
             .map_err(|m| refuse("categories", m))?;
         let services =
             answers(wire.services, MAX_SERVICES, "service").map_err(|m| refuse("services", m))?;
+        let undeleted_cookies =
+            cookie_names(wire.undeleted_cookies).map_err(|m| refuse("undeleted_cookies", m))?;
         Ok(ConsentRequest {
             consent_id: wire.consent_id,
             revision: wire.revision,
@@ -170,6 +193,7 @@ impl TryFrom<ConsentRequestWire> for ConsentRequest {
             services,
             language,
             url: wire.url,
+            undeleted_cookies,
         })
     }
 }
@@ -203,6 +227,25 @@ fn answers(
         }
     }
     Ok(map)
+}
+
+/// The undeleted cookies' names, bounded, sorted and each once: a set, written one way.
+fn cookie_names(mut names: Vec<String>) -> Result<Vec<String>, String> {
+    if names.len() > MAX_UNDELETED_COOKIES {
+        return Err(format!(
+            "has {} names, but at most {MAX_UNDELETED_COOKIES} are kept: send the declared cookies of refused services that are still there",
+            names.len()
+        ));
+    }
+    if let Some(bad) = names.iter().find(|n| !is_valid_cookie_name(n)) {
+        return Err(format!(
+            "a name of {} bytes is not a cookie name (1 to {MAX_COOKIE_NAME} bytes, no space, control character, ';', ',' or '='): send the names document.cookie shows",
+            bad.len()
+        ));
+    }
+    names.sort_unstable();
+    names.dedup();
+    Ok(names)
 }
 
 /// Reads a JSON object into its entries, in order, keeping duplicates.
@@ -249,6 +292,10 @@ pub struct ConsentRecord {
     pub services: BTreeMap<String, bool>,
     pub language: Lang,
     pub url: Option<String>,
+    /// Declared cookies of refused services still there after the banner tried to delete them.
+    /// Left out when empty, as in every record stored before it existed, whose hash is unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undeleted_cookies: Vec<String>,
     /// Hash of the previous record of this site (64 zeros for the first).
     pub prev_hash: String,
     /// SHA-256 over `prev_hash` and this record's other fields: the chain that makes the log

@@ -12,6 +12,7 @@ use crate::prelude::*;
 use crate::projection::{FIELD_SEPARATOR, FORMAT, RECORD_SEPARATOR};
 use crate::revision::Revision;
 use crate::rules::Scope;
+use core::str::Split;
 
 /// The texts of record 1, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,10 +32,25 @@ pub enum Text {
     PrivacyPolicy,
     Cookies,
     NoService,
+    /// Beside a cookie the page cannot see: the service removes it itself.
+    RemovedByService,
+    /// In an embed's placeholder: why the content is not shown.
+    EmbedBlocked,
+    /// The placeholder's button, before the service's name.
+    EmbedAllow,
+    /// After a cookie's lifetime.
+    Days,
+    /// On the first layer: Escape continues without accepting.
+    EscapeHint,
 }
 
 /// How many texts record 1 holds.
-pub const TEXTS: usize = 14;
+pub const TEXTS: usize = 19;
+
+/// The fields a service record holds before its cookies (`s` included).
+const SERVICE_FIELDS: usize = 8;
+/// The fields of one declared cookie in a service record.
+const COOKIE_FIELDS: usize = 4;
 
 /// A category shown on the second layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,16 +70,65 @@ pub struct ServiceLine<'a> {
     pub provider: &'a str,
     /// Empty when the configured URL is not a web link.
     pub policy_url: &'a str,
-    /// Exact names, or prefixes ending in `*`.
-    pub cookies: Vec<&'a str>,
+    /// The Google Consent Mode v2 types the service needs granted, separated by single spaces.
+    pub consent_mode: &'a str,
+    /// The storage keys (or prefixes ending in `*`) it writes, separated by single spaces.
+    pub storage: &'a str,
+    /// Its cookies' fields as the projection holds them, read on demand by [`Self::cookies`].
+    cookie_fields: &'a str,
 }
 
-impl ServiceLine<'_> {
+/// A cookie a service declares, as the panel lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieLine<'a> {
+    /// Exact name, or a prefix ending in `*`.
+    pub name: &'a str,
+    /// In decimal, as written.
+    pub lifetime_days: &'a str,
+    pub purpose: &'a str,
+    /// The page's JavaScript cannot see it (HttpOnly or third-party): the banner cannot delete
+    /// it, and says the service removes it itself.
+    pub hidden: bool,
+}
+
+/// The cookies of a [`ServiceLine`], read in place.
+#[derive(Clone, Debug)]
+pub struct CookieLines<'a>(Option<Split<'a, char>>);
+
+impl<'a> Iterator for CookieLines<'a> {
+    type Item = CookieLine<'a>;
+
+    fn next(&mut self) -> Option<CookieLine<'a>> {
+        let fields = self.0.as_mut()?;
+        Some(CookieLine {
+            name: fields.next()?,
+            lifetime_days: fields.next()?,
+            purpose: fields.next()?,
+            hidden: fields.next()? == "1",
+        })
+    }
+}
+
+impl<'a> ServiceLine<'a> {
+    /// The cookies the service declares, in order.
+    pub fn cookies(&self) -> CookieLines<'a> {
+        // An empty remainder is no cookie, not one cookie with an empty name.
+        CookieLines(
+            (!self.cookie_fields.is_empty()).then(|| self.cookie_fields.split(FIELD_SEPARATOR)),
+        )
+    }
+
     /// Whether a cookie called `name` is one this service declares.
     pub fn sets(&self, name: &str) -> bool {
-        self.cookies
-            .iter()
-            .any(|pattern| cookie_matches(pattern, name))
+        self.cookies()
+            .any(|cookie| cookie_matches(cookie.name, name))
+    }
+
+    /// Whether a `localStorage` or `sessionStorage` key is one this service writes.
+    pub fn keeps(&self, key: &str) -> bool {
+        self.storage
+            .split(' ')
+            .any(|pattern| !pattern.is_empty() && cookie_matches(pattern, key))
     }
 }
 
@@ -78,6 +143,8 @@ pub struct BannerConfig<'a> {
     pub lang: &'a str,
     /// Empty when the configured URL is not a web link.
     pub policy_url: &'a str,
+    /// Where the button that reopens the choices sits: `left`, `right` or `off`.
+    pub manage_button: &'a str,
     pub texts: Vec<&'a str>,
     /// `necessary` and the categories the visitor is asked about, in order.
     pub categories: Vec<CategoryLine<'a>>,
@@ -97,6 +164,7 @@ impl<'a> BannerConfig<'a> {
         let policy_version = head.next()?;
         let lang = head.next()?;
         let policy_url = head.next()?;
+        let manage_button = head.next()?;
         if head.next().is_some() {
             return None;
         }
@@ -107,7 +175,8 @@ impl<'a> BannerConfig<'a> {
         let mut categories = Vec::new();
         let mut services = Vec::new();
         for record in records {
-            let mut fields = record.split(FIELD_SEPARATOR);
+            // A service's cookies stay one field, the remainder, read when asked for.
+            let mut fields = record.splitn(SERVICE_FIELDS + 1, FIELD_SEPARATOR);
             let kind = fields.next()?;
             let id = fields.next()?;
             if kind == "c" {
@@ -121,14 +190,26 @@ impl<'a> BannerConfig<'a> {
                     return None;
                 }
             } else if kind == "s" {
-                services.push(ServiceLine {
+                let line = ServiceLine {
                     id,
                     category: fields.next()?,
                     name: fields.next()?,
                     provider: fields.next()?,
                     policy_url: fields.next()?,
-                    cookies: fields.collect(),
-                });
+                    consent_mode: fields.next()?,
+                    storage: fields.next()?,
+                    cookie_fields: fields.next().unwrap_or(""),
+                };
+                if !line.cookie_fields.is_empty()
+                    && !line
+                        .cookie_fields
+                        .split(FIELD_SEPARATOR)
+                        .count()
+                        .is_multiple_of(COOKIE_FIELDS)
+                {
+                    return None;
+                }
+                services.push(line);
             } else {
                 return None;
             }
@@ -139,6 +220,7 @@ impl<'a> BannerConfig<'a> {
             policy_version,
             lang,
             policy_url,
+            manage_button,
             texts,
             categories,
             services,
@@ -196,14 +278,29 @@ mod tests {
                 provider: "Hotjar Ltd".into(),
                 category: "analytics".into(),
                 privacy_policy_url: "https://www.hotjar.com/privacy".into(),
-                cookies: vec![CookieDecl {
-                    name: "_hjSession_*".into(),
-                    domain: None,
-                    lifetime_days: 1,
-                    purpose: "visit".into(),
-                }],
+                storage: vec!["_hjSession_*".into(), "hjViewportId".into()],
+                consent_mode: vec!["analytics_storage".into()],
+                cookies: vec![
+                    CookieDecl {
+                        name: "_hjSession_*".into(),
+                        domain: None,
+                        lifetime_days: 1,
+                        purpose: "visit".into(),
+                        http_only: false,
+                        third_party: false,
+                    },
+                    CookieDecl {
+                        name: "hj_server".into(),
+                        domain: None,
+                        lifetime_days: 365,
+                        purpose: "server side".into(),
+                        http_only: true,
+                        third_party: false,
+                    },
+                ],
             }],
             texts: Default::default(),
+            banner: Default::default(),
         })
         .expect("valid")
     }
@@ -231,12 +328,24 @@ mod tests {
                 (Text::PrivacyPolicy, &w.privacy_policy),
                 (Text::Cookies, &w.cookies),
                 (Text::NoService, &w.no_service),
+                (
+                    Text::RemovedByService,
+                    w.removed_by_service.as_deref().unwrap_or("?"),
+                ),
+                (
+                    Text::EmbedBlocked,
+                    w.embed_blocked.as_deref().unwrap_or("?"),
+                ),
+                (Text::EmbedAllow, w.embed_allow.as_deref().unwrap_or("?")),
+                (Text::Days, w.days.as_deref().unwrap_or("?")),
+                (Text::EscapeHint, w.escape_hint.as_deref().unwrap_or("?")),
             ] {
                 assert_eq!(read.text(which), expected, "{which:?} in {lang:?}");
             }
             assert_eq!(read.site, "shop");
             assert_eq!(read.lang, lang.code());
             assert_eq!(read.policy_url, "/privacy");
+            assert_eq!(read.manage_button, "left");
             let ids: Vec<_> = read.categories.iter().map(|c| (c.id, c.required)).collect();
             assert_eq!(ids, [("necessary", true), ("analytics", false)]);
             let hotjar = &read.services[0];
@@ -246,10 +355,45 @@ mod tests {
             );
             assert_eq!(hotjar.policy_url, "https://www.hotjar.com/privacy");
             assert!(hotjar.sets("_hjSession_42") && !hotjar.sets("_ga"));
+            assert!(hotjar.sets("hj_server"));
+            assert_eq!(hotjar.consent_mode, "analytics_storage");
+            assert!(hotjar.keeps("_hjSession_1") && hotjar.keeps("hjViewportId"));
+            assert!(!hotjar.keeps("hjViewportIds") && !hotjar.keeps("") && !hotjar.keeps("_ga"));
+            let cookies: Vec<CookieLine> = hotjar.cookies().collect();
+            assert_eq!(
+                cookies,
+                [
+                    CookieLine {
+                        name: "_hjSession_*",
+                        lifetime_days: "1",
+                        purpose: "visit",
+                        hidden: false
+                    },
+                    CookieLine {
+                        name: "hj_server",
+                        lifetime_days: "365",
+                        purpose: "server side",
+                        hidden: true
+                    },
+                ]
+            );
         }
     }
 
-    fn thirteen_texts(good: &str) -> String {
+    #[test]
+    fn a_service_without_cookies_or_storage_reads_as_none_of_either() {
+        let mut config = config();
+        config.services[0].cookies.clear();
+        config.services[0].storage.clear();
+        let text = encode("shop", &Revision::of(&config), &config, Lang::En);
+        let read = BannerConfig::decode(&text).expect("reads back");
+        let hotjar = &read.services[0];
+        assert_eq!(hotjar.cookies().count(), 0);
+        assert!(!hotjar.sets("") && !hotjar.keeps(""));
+        assert_eq!(hotjar.storage, "");
+    }
+
+    fn one_text_short(good: &str) -> String {
         let mut records: Vec<String> = good.split(RECORD_SEPARATOR).map(str::to_owned).collect();
         let texts: Vec<&str> = records[1].split(FIELD_SEPARATOR).collect();
         records[1] = texts[..TEXTS - 1].join("\u{1f}");
@@ -263,10 +407,14 @@ mod tests {
         assert!(BannerConfig::decode(&good).is_some());
         let bad = [
             String::new(),
-            good.replacen(FORMAT, "biscotte-banner-2", 1),
+            good.replacen(FORMAT, "biscotte-banner-1", 1),
+            // Record 0 without the manage button's place.
+            good.replacen("\u{1f}left\u{1e}", "\u{1e}", 1),
             good.replacen(Revision::of(&config).as_str(), "not-a-revision", 1),
-            // 13 texts instead of 14.
-            thirteen_texts(&good),
+            // 18 texts instead of 19.
+            one_text_short(&good),
+            // A cookie's four fields cut short.
+            good.replacen("\u{1f}server side\u{1f}1", "\u{1f}server side", 1),
             [good.as_str(), "x\u{1f}id"].join("\u{1e}"),
             [good.as_str(), "c\u{1f}id\u{1f}\u{1f}t\u{1f}d\u{1f}extra"].join("\u{1e}"),
             "{\"site\":\"shop\"}".to_owned(),

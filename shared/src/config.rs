@@ -85,14 +85,34 @@ pub struct CookieDecl {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// Days the cookie lives; 0 for a cookie that ends with the browser session.
     pub lifetime_days: u32,
     pub purpose: String,
+    /// Set with `HttpOnly`: the page's JavaScript can neither see nor delete it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http_only: bool,
+    /// Set on the service's own domain (YouTube's `VISITOR_INFO1_LIVE` on `.youtube.com`): the
+    /// page can neither see nor delete it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub third_party: bool,
+}
+
+// The new fields are left out of the JSON at their defaults, so that every configuration published
+// before they existed keeps its canonical JSON, and so its revision.
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl CookieDecl {
     /// Whether a cookie called `name` is one this declaration covers.
     pub fn matches(&self, name: &str) -> bool {
         cookie_matches(&self.name, name)
+    }
+
+    /// Whether the page's JavaScript cannot see this cookie, so the banner can neither delete it
+    /// nor tell it is there: the service removes it itself.
+    pub fn is_hidden(&self) -> bool {
+        self.http_only || self.third_party
     }
 }
 
@@ -116,6 +136,61 @@ pub struct Service {
     pub privacy_policy_url: String,
     #[serde(default)]
     pub cookies: Vec<CookieDecl>,
+    /// `localStorage` and `sessionStorage` keys the service writes: exact keys, or prefixes ending
+    /// in `*`, matched as cookie names are ([`cookie_matches`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<String>,
+    /// The Google Consent Mode v2 types the service needs granted ([`CONSENT_MODE_TYPES`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent_mode: Vec<String>,
+}
+
+/// The Google Consent Mode v2 types a service may need granted. `security_storage` is not among
+/// them: the banner grants it always, as Google's documentation allows without consent.
+pub const CONSENT_MODE_TYPES: [&str; 6] = [
+    "ad_storage",
+    "analytics_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "functionality_storage",
+    "personalization_storage",
+];
+
+/// Where the floating button that reopens the choices sits (LEGAL R23).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManageButton {
+    /// Where the CNIL suggests the icon (2020-092 §43).
+    #[default]
+    BottomLeft,
+    BottomRight,
+    /// Hidden on pages that carry their own `data-biscotte-open` element; shown elsewhere still.
+    Off,
+}
+
+impl ManageButton {
+    /// The word the banner's projection carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManageButton::BottomLeft => "left",
+            ManageButton::BottomRight => "right",
+            ManageButton::Off => "off",
+        }
+    }
+}
+
+/// How the banner presents itself (`[consent.banner]` in the site file).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BannerSettings {
+    #[serde(default)]
+    pub manage_button: ManageButton,
+}
+
+impl BannerSettings {
+    fn is_default(&self) -> bool {
+        *self == BannerSettings::default()
+    }
 }
 
 /// The words of the banner in one language. Site-owner texts are always rendered as text.
@@ -181,10 +256,12 @@ pub struct CategoryInput {
     pub description: Option<Localized>,
 }
 
-/// The consent configuration as a site owner writes it.
+/// The consent configuration as a site owner writes it. Its services are complete [`Service`]s;
+/// the site file's may also name a catalogue entry (`S` is then the site file's own form, resolved
+/// into services before [`SiteConfig::parse`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SiteConfigInput {
+pub struct SiteConfigInput<S = Service> {
     /// Who is responsible for the processing (shown on the first layer).
     pub publisher: String,
     /// Bump it when the privacy policy changes: every visitor is asked again.
@@ -192,10 +269,41 @@ pub struct SiteConfigInput {
     pub policy_url: String,
     #[serde(default)]
     pub categories: Vec<CategoryInput>,
-    #[serde(default)]
-    pub services: Vec<Service>,
+    #[serde(default = "Vec::new")]
+    pub services: Vec<S>,
     #[serde(default)]
     pub texts: TextsInput,
+    #[serde(default)]
+    pub banner: BannerSettings,
+}
+
+impl<S> SiteConfigInput<S> {
+    /// The same configuration with each service mapped by `f`; every error at once.
+    pub fn try_map_services<T, E>(
+        self,
+        mut f: impl FnMut(usize, S) -> Result<T, Vec<E>>,
+    ) -> Result<SiteConfigInput<T>, Vec<E>> {
+        let mut services = Vec::with_capacity(self.services.len());
+        let mut errors = Vec::new();
+        for (i, s) in self.services.into_iter().enumerate() {
+            match f(i, s) {
+                Ok(t) => services.push(t),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(SiteConfigInput {
+            publisher: self.publisher,
+            policy_version: self.policy_version,
+            policy_url: self.policy_url,
+            categories: self.categories,
+            services,
+            texts: self.texts,
+            banner: self.banner,
+        })
+    }
 }
 
 /// A validated, fully resolved configuration: what the banner shows, byte for byte.
@@ -207,6 +315,9 @@ pub struct SiteConfig {
     pub categories: Vec<Category>,
     pub services: Vec<Service>,
     pub texts: Texts,
+    /// Absent from the JSON at its default, as in every configuration published before it existed.
+    #[serde(default, skip_serializing_if = "BannerSettings::is_default")]
+    pub banner: BannerSettings,
 }
 
 fn builtin_categories() -> [Category; 4] {
@@ -331,6 +442,14 @@ pub fn is_valid_policy_version(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
+/// A cookie name or storage key as a service declares it: an exact name, or a prefix ending in
+/// `*`, with none of the characters that end a name in a `Cookie` header or that the banner's
+/// projection puts between names.
+fn is_name_pattern(pattern: &str) -> bool {
+    let base = pattern.strip_suffix('*').unwrap_or(pattern);
+    !base.is_empty() && base.len() <= 128 && !base.contains(['*', ';', ',', '=', ' '])
+}
+
 fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://") || s.starts_with('/')
 }
@@ -377,6 +496,12 @@ fn input_texts(input: &SiteConfigInput) -> Vec<(String, &str)> {
             if let Some(domain) = &cookie.domain {
                 texts.push((field("domain"), domain));
             }
+        }
+        for (j, key) in s.storage.iter().enumerate() {
+            texts.push((format!("services[{i}].storage[{j}]"), key));
+        }
+        for (j, kind) in s.consent_mode.iter().enumerate() {
+            texts.push((format!("services[{i}].consent_mode[{j}]"), kind));
         }
     }
     for (lang, t) in [(Lang::Fr, &input.texts.fr), (Lang::En, &input.texts.en)] {
@@ -568,8 +693,7 @@ impl SiteConfig {
                 );
             }
             for (j, cookie) in s.cookies.iter().enumerate() {
-                let base = cookie.name.strip_suffix('*').unwrap_or(&cookie.name);
-                if base.is_empty() || base.contains(['*', ';', ',', '=', ' ']) {
+                if !is_name_pattern(&cookie.name) {
                     err(
                         format!("{field}.cookies[{j}].name"),
                         format!(
@@ -584,6 +708,44 @@ impl SiteConfig {
                         "is empty: say what the cookie is for".into(),
                     );
                 }
+            }
+            for (j, key) in s.storage.iter().enumerate() {
+                if !is_name_pattern(key) || key.chars().any(char::is_whitespace) {
+                    err(
+                        format!("{field}.storage[{j}]"),
+                        format!(
+                            "{key:?} is not a storage key: give the exact localStorage or sessionStorage key, or a prefix ending in '*', without spaces"
+                        ),
+                    );
+                }
+            }
+            for (j, kind) in s.consent_mode.iter().enumerate() {
+                let field = format!("{field}.consent_mode[{j}]");
+                if !CONSENT_MODE_TYPES.contains(&kind.as_str()) {
+                    let hint = if kind == "security_storage" {
+                        "security_storage is always granted and needs no consent: remove it"
+                            .to_owned()
+                    } else {
+                        format!("use one of {}", CONSENT_MODE_TYPES.join(", "))
+                    };
+                    err(
+                        field,
+                        format!("{kind:?} is not a Google Consent Mode v2 type: {hint}"),
+                    );
+                } else if s
+                    .consent_mode
+                    .get(..j)
+                    .is_some_and(|before| before.contains(kind))
+                {
+                    err(field, format!("{kind:?} is listed twice"));
+                }
+            }
+            let required = categories.iter().any(|c| c.required && c.id == s.category);
+            if required && !s.consent_mode.is_empty() {
+                err(
+                    format!("{field}.consent_mode"),
+                    "a service in a required category runs without consent, so its Consent Mode types would be granted without consent: move the service to a category the visitor answers, or remove consent_mode".into(),
+                );
             }
         }
 
@@ -661,6 +823,7 @@ impl SiteConfig {
             categories,
             services: input.services,
             texts,
+            banner: input.banner,
         })
     }
 

@@ -16,6 +16,10 @@ pub enum Method {
     RejectAll,
     Custom,
     Close,
+    /// The browser sent Global Privacy Control: every optional category and service refused.
+    Gpc,
+    /// One service allowed from its embed's placeholder: the previous choices, plus that service.
+    Embed,
 }
 
 impl Method {
@@ -25,7 +29,14 @@ impl Method {
             Method::RejectAll => "reject_all",
             Method::Custom => "custom",
             Method::Close => "close",
+            Method::Gpc => "gpc",
+            Method::Embed => "embed",
         }
+    }
+
+    /// Whether the method means "refuse everything optional".
+    pub fn refuses_all(self) -> bool {
+        matches!(self, Method::RejectAll | Method::Close | Method::Gpc)
     }
 }
 
@@ -298,13 +309,25 @@ impl Decision {
                     "accept_all, but some choices are false: send method \"custom\"",
                 ));
             }
-            Method::RejectAll | Method::Close if !choices.all(false) => {
+            Method::Gpc if !choices.all(false) => {
+                return Err(FieldError::new(
+                    "method",
+                    "gpc records the browser's Global Privacy Control signal, which refuses everything optional, but some choices are true: send the visitor's own choice from the panel as \"custom\"",
+                ));
+            }
+            _ if method.refuses_all() && !choices.all(false) => {
                 return Err(FieldError::new(
                     "method",
                     format!(
                         "{}, but some choices are true: send method \"custom\"",
                         method.as_str()
                     ),
+                ));
+            }
+            Method::Embed if !choices.services.values().any(|v| *v) => {
+                return Err(FieldError::new(
+                    "method",
+                    "embed allows the service of the placeholder the visitor clicked, but no service is true: send that service as true",
                 ));
             }
             _ => {}
@@ -314,5 +337,26 @@ impl Decision {
             method,
             choices,
         })
+    }
+
+    /// Checks the cookies a banner reports as still there after deleting those of the services
+    /// this decision refuses: each must be a cookie such a service declares, or the report says
+    /// something the configuration cannot explain.
+    pub fn check_undeleted(&self, names: &[String], config: &SiteConfig) -> Result<(), FieldError> {
+        for name in names {
+            let refused_declares = config.services.iter().any(|s| {
+                !self.choices.allows_service(config, &s.id)
+                    && s.cookies.iter().any(|c| c.matches(name))
+            });
+            if !refused_declares {
+                return Err(FieldError::new(
+                    "undeleted_cookies",
+                    format!(
+                        "{name:?} is not a declared cookie of a service this decision refuses: send only those the banner tried to delete"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }

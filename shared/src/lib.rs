@@ -19,6 +19,9 @@ mod prelude {
 
 pub mod api;
 pub mod banner_config;
+/// Only the server needs it: without the feature, the banner cannot link it.
+#[cfg(feature = "catalogue")]
+pub mod catalogue;
 pub mod config;
 pub mod cookie;
 pub mod decision;

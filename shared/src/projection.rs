@@ -2,21 +2,30 @@
 //! language, texts already resolved, in a format a few lines of wasm can split.
 //!
 //! The server computes it once per revision and language; the full configuration stays at
-//! `GET …/config` for auditors. Format (version `biscotte-banner-1`), byte for byte:
+//! `GET …/config` for auditors. Format (version `biscotte-banner-2`), byte for byte:
 //! - records are separated by U+001E, the fields of a record by U+001F, with no trailing separator;
-//! - record 0: `biscotte-banner-1`, site, revision, policy version, language code (`fr`, `en`),
-//!   the policy URL when [`web_link`] accepts it, else empty;
+//! - record 0: `biscotte-banner-2`, site, revision, policy version, language code (`fr`, `en`),
+//!   the policy URL when [`web_link`] accepts it, else empty, then where the button that reopens
+//!   the choices sits: `left`, `right` or `off` ([`crate::config::ManageButton::as_str`]);
 //! - record 1, the texts in the language: title, body, accept all, reject all, customize, save,
 //!   close, close label ([`Words::close_label`]), manage, policy link, then the banner's words
-//!   always on, privacy policy, cookies, no service (those kept with the revision:
-//!   [`PublishedConfig::words`]);
+//!   always on, privacy policy, cookies, no service, removed by the service, embed blocked, embed
+//!   allow, days, escape hint (those kept with the revision, completed with this release's for
+//!   words added since: [`PublishedConfig::words`]);
 //! - one record per category that is required or asked, in configuration order: `c`, id, `1`
 //!   when required else empty, title, description;
 //! - one record per service, in configuration order: `s`, id, category, name, provider, privacy
-//!   policy URL when [`web_link`] accepts it else empty, then one field per declared cookie name.
+//!   policy URL when [`web_link`] accepts it else empty, its Consent Mode types joined by single
+//!   spaces, its storage keys joined by single spaces, then 4 fields per declared cookie: name,
+//!   lifetime in days (decimal), purpose, `1` when the page's JavaScript cannot see it (HttpOnly
+//!   or third-party) else empty.
 //!
 //! A separator inside a text becomes a space, so no text can break the format (publication
 //! refuses control characters; this holds for revisions stored before it did).
+//!
+//! Size: format 2 adds to format 1 one short field in record 0, about 250 bytes of words in
+//! record 1, two fields per service and, per cookie, its lifetime, purpose and flag (the demo's
+//! five cookies: about 250 bytes more before compression).
 
 use crate::api::PublishedConfig;
 use crate::config::{Lang, SiteConfig};
@@ -24,9 +33,10 @@ use crate::config::{Lang, SiteConfig};
 use crate::prelude::*;
 use crate::revision::Revision;
 use crate::words::{Words, web_link, words};
+use alloc::borrow::Cow;
 
 /// The first field of every projection: the format's name and version.
-pub const FORMAT: &str = "biscotte-banner-1";
+pub const FORMAT: &str = "biscotte-banner-2";
 /// Between records.
 pub const RECORD_SEPARATOR: char = '\u{1e}';
 /// Between the fields of a record.
@@ -59,6 +69,10 @@ fn encode_with(
     fn link(url: &str) -> &str {
         web_link(url).unwrap_or("")
     }
+    // Always there: the words were completed with this release's.
+    fn added<'w>(word: &'w Option<Cow<'static, str>>) -> &'w str {
+        word.as_deref().unwrap_or("")
+    }
     let mut out = Projection(String::with_capacity(4096));
 
     out.record(&[
@@ -68,6 +82,7 @@ fn encode_with(
         &config.policy_version,
         lang.code(),
         link(&config.policy_url),
+        config.banner.manage_button.as_str(),
     ]);
 
     let t = config.texts.get(lang);
@@ -86,6 +101,11 @@ fn encode_with(
         &w.privacy_policy,
         &w.cookies,
         &w.no_service,
+        added(&w.removed_by_service),
+        added(&w.embed_blocked),
+        added(&w.embed_allow),
+        added(&w.days),
+        added(&w.escape_hint),
     ]);
 
     for c in config
@@ -110,9 +130,14 @@ fn encode_with(
             &s.name,
             &s.provider,
             link(&s.privacy_policy_url),
+            &s.consent_mode.join(" "),
+            &s.storage.join(" "),
         ]);
         for cookie in &s.cookies {
             out.field(&cookie.name);
+            out.field(&cookie.lifetime_days.to_string());
+            out.field(&cookie.purpose);
+            out.field(if cookie.is_hidden() { "1" } else { "" });
         }
     }
     out.0
@@ -163,6 +188,8 @@ mod tests {
             provider: format!("{id} provider"),
             category: category.into(),
             privacy_policy_url: url.into(),
+            storage: vec![],
+            consent_mode: vec![],
             cookies: cookies
                 .iter()
                 .map(|n| CookieDecl {
@@ -170,6 +197,8 @@ mod tests {
                     domain: None,
                     lifetime_days: 30,
                     purpose: "test".into(),
+                    http_only: false,
+                    third_party: false,
                 })
                 .collect(),
         }
@@ -190,8 +219,14 @@ mod tests {
                 service("lb", "necessary", "/lb", &[]),
             ],
             texts: Default::default(),
+            banner: Default::default(),
         };
         input.texts.en.body = Some("Shop uses cookies.".into());
+        input.services[0].consent_mode = vec!["analytics_storage".into()];
+        input.services[0].storage = vec!["ga_key".into(), "ga_*".into()];
+        input.services[0].cookies[1].lifetime_days = 730;
+        input.services[0].cookies[1].third_party = true;
+        input.banner.manage_button = crate::config::ManageButton::BottomRight;
         SiteConfig::parse(input).expect("valid")
     }
 
@@ -203,13 +238,13 @@ mod tests {
     fn the_projection_is_these_exact_bytes() {
         let got = encode("shop", &revision(), &small(), Lang::En);
         let expected = [
-            "biscotte-banner-1\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}en\u{1f}/privacy",
-            "Your cookie choices\u{1f}Shop uses cookies.\u{1f}Accept all\u{1f}Refuse all\u{1f}Customise\u{1f}Save my choices\u{1f}Continue without accepting\u{1f}Continue without accepting (refuse all optional cookies)\u{1f}Manage cookies\u{1f}Privacy policy\u{1f}Always on\u{1f}Privacy policy\u{1f}Cookies:\u{1f}No service of this kind on this site.",
+            "biscotte-banner-2\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}en\u{1f}/privacy\u{1f}right",
+            "Your cookie choices\u{1f}Shop uses cookies.\u{1f}Accept all\u{1f}Refuse all\u{1f}Customise\u{1f}Save my choices\u{1f}Continue without accepting\u{1f}Continue without accepting (refuse all optional cookies)\u{1f}Manage cookies\u{1f}Privacy policy\u{1f}Always on\u{1f}Privacy policy\u{1f}Cookies:\u{1f}No service of this kind on this site.\u{1f}removed by the service itself\u{1f}This content is provided by a third-party service that sets cookies. It stays blocked until you allow it.\u{1f}Allow\u{1f}days\u{1f}Esc: continue without accepting",
             "c\u{1f}necessary\u{1f}1\u{1f}Technical cookies\u{1f}Needed for the site to work (session, security, remembering your choices). They cannot be turned off.",
             "c\u{1f}analytics\u{1f}\u{1f}Audience measurement\u{1f}Help us understand how the site is used (page views, journeys) so we can improve it.",
             "c\u{1f}chat\u{1f}\u{1f}Chat\u{1f}The chat.",
-            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}_ga\u{1f}_ga_*",
-            "s\u{1f}lb\u{1f}necessary\u{1f}lb name\u{1f}lb provider\u{1f}/lb",
+            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}analytics_storage\u{1f}ga_key ga_*\u{1f}_ga\u{1f}30\u{1f}test\u{1f}\u{1f}_ga_*\u{1f}730\u{1f}test\u{1f}1",
+            "s\u{1f}lb\u{1f}necessary\u{1f}lb name\u{1f}lb provider\u{1f}/lb\u{1f}\u{1f}",
         ]
         .join("\u{1e}");
         assert_eq!(got, expected);
@@ -221,10 +256,14 @@ mod tests {
         let records: Vec<&str> = got.split(RECORD_SEPARATOR).collect();
         assert_eq!(
             records[0],
-            "biscotte-banner-1\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}fr\u{1f}/privacy"
+            "biscotte-banner-2\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}fr\u{1f}/privacy\u{1f}right"
         );
         let texts: Vec<&str> = records[1].split(FIELD_SEPARATOR).collect();
-        assert_eq!(texts.len(), 14);
+        assert_eq!(texts.len(), 19);
+        assert_eq!(texts[14], "supprimé par le service lui-même");
+        assert_eq!(texts[16], "Autoriser");
+        assert_eq!(texts[17], "jours");
+        assert_eq!(texts[18], "Échap\u{a0}: continuer sans accepter");
         assert_eq!(texts[0], "Vos choix en matière de cookies");
         assert_eq!(
             texts[7],
@@ -257,6 +296,28 @@ mod tests {
             .collect();
         assert_eq!(texts[7], "Continue without accepting (refuse them)");
         assert_eq!(texts[10], "Always active");
+        // A revision kept before the words of the panel existed: this release's fill them in.
+        if let Some(kept) = &mut published.words {
+            kept.en.days = None;
+            kept.en.embed_allow = None;
+        }
+        let texts_of = |published: &PublishedConfig| {
+            let got = encode_published(published, Lang::En);
+            let texts: Vec<String> = got
+                .split(RECORD_SEPARATOR)
+                .nth(1)
+                .unwrap_or_default()
+                .split(FIELD_SEPARATOR)
+                .map(str::to_owned)
+                .collect();
+            texts
+        };
+        let texts = texts_of(&published);
+        assert_eq!(texts.len(), 19);
+        assert_eq!(
+            (texts[10].as_str(), texts[16].as_str(), texts[17].as_str()),
+            ("Always active", "Allow", "days")
+        );
         // A revision of recipe 1 kept no words: this release's are shown.
         published.words = None;
         assert_eq!(
@@ -282,10 +343,11 @@ mod tests {
         assert_eq!(records.len(), 7, "{got:?}");
         assert_eq!(records[0][1], "sh op");
         assert_eq!(records[0][5], "");
+        assert_eq!(records[0][6], "right");
         assert_eq!(records[1][0], "A B C");
-        assert_eq!(records[1].len(), 14);
+        assert_eq!(records[1].len(), 19);
         assert_eq!(
-            records[5],
+            records[5][..9],
             [
                 "s",
                 "ga",
@@ -293,8 +355,9 @@ mod tests {
                 "  ",
                 "ga provider",
                 "https://ga.example/p",
+                "analytics_storage",
+                "ga_key ga_*",
                 "x y",
-                "_ga_*"
             ]
         );
         assert_eq!(records[6][5], "");

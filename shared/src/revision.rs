@@ -158,6 +158,7 @@ mod tests {
             categories: vec![],
             services: vec![],
             texts: Default::default(),
+            banner: Default::default(),
         })
         .expect("valid")
     }

@@ -23,12 +23,35 @@ pub struct Words {
     pub cookies: Cow<'static, str>,
     /// Under a category that holds no service.
     pub no_service: Cow<'static, str>,
+    // The words below came with the banner's per-service panel and embeds. Revisions published
+    // before them kept none, so they are optional and left out of the JSON when absent: such a
+    // revision keeps its hash, and is shown with this release's words for them
+    // ([`Words::completed`]), which its hash never covered.
+    /// Beside a cookie the page cannot see (HttpOnly or third-party), which the banner cannot
+    /// delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_by_service: Option<Cow<'static, str>>,
+    /// In an embed's placeholder: why the content is not shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_blocked: Option<Cow<'static, str>>,
+    /// The placeholder's button, followed by the service's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_allow: Option<Cow<'static, str>>,
+    /// After a cookie's lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Cow<'static, str>>,
+    /// On the first layer: what Escape does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escape_hint: Option<Cow<'static, str>>,
 }
 
 /// This release's words in `lang`.
 pub const fn words(lang: Lang) -> Words {
     const fn w(s: &'static str) -> Cow<'static, str> {
         Cow::Borrowed(s)
+    }
+    const fn added(s: &'static str) -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(s))
     }
     match lang {
         Lang::Fr => Words {
@@ -37,6 +60,13 @@ pub const fn words(lang: Lang) -> Words {
             privacy_policy: w("Politique de confidentialité"),
             cookies: w("Cookies\u{a0}:"),
             no_service: w("Aucun service de cette catégorie sur ce site."),
+            removed_by_service: added("supprimé par le service lui-même"),
+            embed_blocked: added(
+                "Ce contenu est fourni par un service tiers qui dépose des cookies. Il reste bloqué tant que vous ne l'autorisez pas.",
+            ),
+            embed_allow: added("Autoriser"),
+            days: added("jours"),
+            escape_hint: added("Échap\u{a0}: continuer sans accepter"),
         },
         Lang::En => Words {
             always_on: w("Always on"),
@@ -44,11 +74,32 @@ pub const fn words(lang: Lang) -> Words {
             privacy_policy: w("Privacy policy"),
             cookies: w("Cookies:"),
             no_service: w("No service of this kind on this site."),
+            removed_by_service: added("removed by the service itself"),
+            embed_blocked: added(
+                "This content is provided by a third-party service that sets cookies. It stays blocked until you allow it.",
+            ),
+            embed_allow: added("Allow"),
+            days: added("days"),
+            escape_hint: added("Esc: continue without accepting"),
         },
     }
 }
 
 impl Words {
+    /// These words, with this release's in `lang` for any that were not kept (words added after
+    /// the revision was published).
+    pub fn completed(self, lang: Lang) -> Words {
+        let release = words(lang);
+        Words {
+            removed_by_service: self.removed_by_service.or(release.removed_by_service),
+            embed_blocked: self.embed_blocked.or(release.embed_blocked),
+            embed_allow: self.embed_allow.or(release.embed_allow),
+            days: self.days.or(release.days),
+            escape_hint: self.escape_hint.or(release.escape_hint),
+            ..self
+        }
+    }
+
     /// The close control's accessible name: its visible text first (so voice control finds
     /// it), then what it does.
     pub fn close_label(&self, visible: &str) -> String {

@@ -1,7 +1,11 @@
 //! The consent rules, table-driven: one line per case.
 
-use biscotte_shared::api::{ConsentRequest, DECISION_BODY_LIMIT, PublishedConfig};
-use biscotte_shared::config::{BannerTextsInput, CategoryInput, SiteConfigInput, TextsInput};
+use biscotte_shared::api::{
+    ConsentRequest, DECISION_BODY_LIMIT, MAX_COOKIE_NAME, MAX_UNDELETED_COOKIES, PublishedConfig,
+};
+use biscotte_shared::config::{
+    BannerTextsInput, CategoryInput, ManageButton, SiteConfigInput, TextsInput,
+};
 use biscotte_shared::cookie::Garbled;
 use biscotte_shared::decision::{MAX_CATEGORIES, MAX_SERVICES};
 use biscotte_shared::page_url::PAGE_URL_MAX_CHARS;
@@ -22,11 +26,15 @@ fn service(id: &str, category: &str) -> Service {
         provider: "Provider".into(),
         category: category.into(),
         privacy_policy_url: "https://provider.example/privacy".into(),
+        storage: vec![],
+        consent_mode: vec![],
         cookies: vec![CookieDecl {
             name: format!("_{id}*"),
             domain: None,
             lifetime_days: 30,
             purpose: "measure".into(),
+            http_only: false,
+            third_party: false,
         }],
     }
 }
@@ -39,6 +47,7 @@ fn input(services: &[(&str, &str)]) -> SiteConfigInput {
         categories: vec![],
         services: services.iter().map(|(id, cat)| service(id, cat)).collect(),
         texts: TextsInput::default(),
+        banner: Default::default(),
     }
 }
 
@@ -264,6 +273,18 @@ fn decisions_are_checked_against_the_configuration_and_name_the_wrong_field() {
     );
     assert_eq!(
         decide(&c, Method::RejectAll, &all(false), &[("ga", true)]),
+        Err("method".into())
+    );
+    // Global Privacy Control refuses everything optional, as "reject all" does.
+    assert!(decide(&c, Method::Gpc, &all(false), &[]).is_ok());
+    assert_eq!(
+        decide(&c, Method::Gpc, &all(false), &[("yt", true)]),
+        Err("method".into())
+    );
+    // An embed allows its service, whatever its category's answer; it must allow one.
+    assert!(decide(&c, Method::Embed, &all(false), &[("yt", true)]).is_ok());
+    assert_eq!(
+        decide(&c, Method::Embed, &all(false), &[]),
         Err("method".into())
     );
     let bad_id = Decision::parse(
@@ -539,6 +560,10 @@ fn the_largest_decision_a_site_may_ask_for_fits_the_body_limit() {
         services: choices.services.into(),
         language: Lang::Fr,
         url: Some(format!("https://{}", "a".repeat(PAGE_URL_MAX_CHARS))),
+        // The most undeleted cookies a decision may report, each as long as a name may be.
+        undeleted_cookies: (0..MAX_UNDELETED_COOKIES)
+            .map(|i| format!("{i:0>width$}", width = MAX_COOKIE_NAME))
+            .collect(),
     };
     assert_eq!(request.services.len(), MAX_SERVICES);
     let size = serde_json::to_vec(&request).expect("JSON").len();
@@ -598,6 +623,32 @@ fn a_decision_body_is_bounded_before_anything_looks_at_it() {
     check_read("categories", many(MAX_CATEGORIES + 1), Some("categories"));
     check_read("services", many(MAX_SERVICES), None);
     check_read("services", many(MAX_SERVICES + 1), Some("services"));
+    check_read("method", "gpc".into(), None);
+    check_read("method", "embed".into(), None);
+    check_read(
+        "undeleted_cookies",
+        serde_json::json!(["_ga", "_ga_X1"]),
+        None,
+    );
+    check_read(
+        "undeleted_cookies",
+        serde_json::json!(vec!["_ga"; MAX_UNDELETED_COOKIES + 1]),
+        Some("undeleted_cookies"),
+    );
+    for bad in [
+        "",
+        "a b",
+        "a=b",
+        "a;b",
+        "a\u{7}",
+        &"x".repeat(MAX_COOKIE_NAME + 1),
+    ] {
+        check_read(
+            "undeleted_cookies",
+            serde_json::json!([bad]),
+            Some("undeleted_cookies"),
+        );
+    }
     check_read(
         "services",
         serde_json::json!({ "a".repeat(41): true }),
@@ -612,4 +663,120 @@ fn a_decision_body_is_bounded_before_anything_looks_at_it() {
         "method":"custom","categories":{"analytics":true,"analytics":false},"language":"fr"}"#;
     let e = serde_json::from_str::<ConsentRequest>(twice).expect_err("ambiguous");
     assert!(e.to_string().starts_with("field `categories`: "), "{e}");
+}
+
+#[test]
+fn undeleted_cookies_must_be_declared_by_a_service_the_decision_refuses() {
+    let c = config(&[("ga", "analytics"), ("yt", "third_party")]);
+    let refuse_ga = decide(
+        &c,
+        Method::Custom,
+        &[("analytics", false), ("third_party", true)],
+        &[],
+    )
+    .expect("valid");
+    let check = |names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        refuse_ga.check_undeleted(&names, &c).map_err(|e| e.field)
+    };
+    // The test services declare `_<id>*`.
+    assert_eq!(check(&["_ga", "_ga_42"]), Ok(()));
+    assert_eq!(check(&[]), Ok(()));
+    assert_eq!(
+        check(&["_yt"]),
+        Err("undeleted_cookies".into()),
+        "yt is allowed"
+    );
+    assert_eq!(
+        check(&["_fbp"]),
+        Err("undeleted_cookies".into()),
+        "nobody declares it"
+    );
+}
+
+/// A recipe-2 revision as the server stored it before services had storage keys and Consent Mode
+/// types, cookies their visibility flags, the banner its manage button and the words of the panel.
+const STORED_BEFORE_ISSUE_7: &str = include_str!("fixtures/published-v2.json");
+
+#[test]
+fn a_recipe_2_revision_stored_before_the_new_fields_keeps_its_hash_and_its_bytes() {
+    let published: PublishedConfig =
+        serde_json::from_str(STORED_BEFORE_ISSUE_7).expect("the stored form reads");
+    assert_eq!(published.recipe, Recipe::V2);
+    assert_eq!(
+        published.revision.as_str(),
+        "97729cdb11d797d4a5203cb45d325b6f"
+    );
+    assert!(published.revision_matches());
+    // Written again, it is the same bytes: no new field appears at its default.
+    assert_eq!(
+        serde_json::to_string(&published).expect("JSON"),
+        STORED_BEFORE_ISSUE_7
+    );
+    // Its configuration published today is the same revision content plus today's words.
+    assert_ne!(Revision::of(&published.config), published.revision);
+    let kept = published.words.as_ref().expect("recipe 2 keeps words");
+    assert_eq!(kept.fr.days, None, "the words of the panel came later");
+    assert_eq!(published.words(Lang::Fr).days.as_deref(), Some("jours"));
+}
+
+#[test]
+fn the_new_service_fields_are_validated_and_absent_from_the_json_at_their_defaults() {
+    let valid = config(&[("ga", "analytics")]);
+    let json = serde_json::to_string(&valid).expect("JSON");
+    for absent in [
+        "\"storage\":",
+        "\"consent_mode\":",
+        "\"http_only\":",
+        "\"third_party\":",
+        "\"banner\":",
+    ] {
+        assert!(!json.contains(absent), "{absent} in {json}");
+    }
+    let refused = |edit: &dyn Fn(&mut SiteConfigInput)| {
+        let mut i = input(&[("ga", "analytics"), ("lb", "necessary")]);
+        edit(&mut i);
+        SiteConfig::parse(i)
+            .err()
+            .map(|e| e.0.into_iter().map(|e| e.field).collect::<Vec<_>>())
+    };
+    assert_eq!(refused(&|_| {}), None);
+    assert_eq!(
+        refused(&|i| i.services[0].storage = vec!["ok_*".into(), "a key".into(), "".into()]),
+        Some(vec![
+            "services[0].storage[1]".into(),
+            "services[0].storage[2]".into()
+        ])
+    );
+    assert_eq!(
+        refused(&|i| {
+            i.services[0].consent_mode = vec![
+                "analytics_storage".into(),
+                "security_storage".into(),
+                "analytics_storage".into(),
+            ]
+        }),
+        Some(vec![
+            "services[0].consent_mode[1]".into(),
+            "services[0].consent_mode[2]".into()
+        ])
+    );
+    assert_eq!(
+        refused(&|i| i.services[1].consent_mode = vec!["ad_storage".into()]),
+        Some(vec!["services[1].consent_mode".into()]),
+        "a necessary service would grant it without consent"
+    );
+
+    let mut i = input(&[("ga", "analytics")]);
+    i.services[0].cookies[0].third_party = true;
+    i.banner.manage_button = ManageButton::Off;
+    let c = SiteConfig::parse(i).expect("valid");
+    let json = serde_json::to_value(&c).expect("JSON");
+    assert_eq!(json["banner"]["manage_button"], "off");
+    assert_eq!(json["services"][0]["cookies"][0]["third_party"], true);
+    assert!(c.services[0].cookies[0].is_hidden());
+    assert_ne!(
+        Revision::of(&c),
+        Revision::of(&config(&[("ga", "analytics")]))
+    );
 }

@@ -41,11 +41,15 @@ fn demo_config() -> SiteConfig {
         provider: "P".into(),
         category: category.into(),
         privacy_policy_url: "https://p.example/privacy".into(),
+        storage: vec![],
+        consent_mode: vec![],
         cookies: vec![CookieDecl {
             name: "_x".into(),
             domain: None,
             lifetime_days: 1,
             purpose: "p".into(),
+            http_only: false,
+            third_party: false,
         }],
     };
     SiteConfig::parse(SiteConfigInput {
@@ -59,6 +63,7 @@ fn demo_config() -> SiteConfig {
             service("lb", "necessary"),
         ],
         texts: Default::default(),
+        banner: Default::default(),
     })
     .expect("valid")
 }
@@ -93,7 +98,7 @@ proptest! {
     fn a_valid_decision_answers_every_asked_item_and_nothing_else(
         cats in proptest::collection::btree_map(prop::sample::select(vec!["necessary", "analytics", "third_party", "advertising", "other"]), any::<bool>(), 0..5),
         svcs in proptest::collection::btree_map(prop::sample::select(vec!["ga", "yt", "lb", "zz"]), any::<bool>(), 0..4),
-        method in prop::sample::select(vec![Method::AcceptAll, Method::RejectAll, Method::Custom, Method::Close]),
+        method in prop::sample::select(vec![Method::AcceptAll, Method::RejectAll, Method::Custom, Method::Close, Method::Gpc, Method::Embed]),
     ) {
         let config = demo_config();
         let to_map = |m: BTreeMap<&str, bool>| m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -104,7 +109,8 @@ proptest! {
             prop_assert_eq!(d.choices.services.keys().map(String::as_str).collect::<Vec<_>>(), vec!["ga", "yt"]);
             match method {
                 Method::AcceptAll => prop_assert!(d.choices.all(true)),
-                Method::RejectAll | Method::Close => prop_assert!(d.choices.all(false)),
+                Method::RejectAll | Method::Close | Method::Gpc => prop_assert!(d.choices.all(false)),
+                Method::Embed => prop_assert!(d.choices.services.values().any(|v| *v)),
                 Method::Custom => {}
             }
         }

@@ -1,11 +1,9 @@
 //! Recording decisions: durable, validated, with a receipt anyone can verify.
 
 use crate::harness::{TestApp, decision};
-use biscotte_server::auth::{RECEIPT_AUDIENCE, ReceiptClaims, Role};
+use biscotte_server::auth::{ReceiptClaims, Role};
 use biscotte_shared::Method;
 use biscotte_shared::api::{ConsentResponse, ErrorBody};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 const VISITOR: &str = "00112233445566778899aabbccddeeff";
 
@@ -28,22 +26,8 @@ async fn a_decision_gets_a_201_and_a_receipt_that_verifies_with_the_published_ke
         "server time is stamped by the server"
     );
 
-    let jwks: JwkSet = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("JSON");
-    let key = DecodingKey::from_jwk(&jwks.keys[0]).expect("Ed25519 JWK");
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_audience(&[RECEIPT_AUDIENCE]);
-    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<ReceiptClaims>(&answer.receipt, &key, &validation)
-        .expect("receipt verifies")
-        .claims;
+    let (key, validation) = app.receipt_key().await;
+    let claims = app.receipt_claims(&answer.receipt).await;
     assert_eq!(claims.site, "demo");
     assert_eq!(claims.sub, VISITOR);
     assert_eq!(claims.revision, rev.as_str());

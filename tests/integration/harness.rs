@@ -1,12 +1,14 @@
 //! `TestApp::start()`: a fresh store, the demo site and a second site, the app on port 0.
 
 use biscotte_server::app::{self, AppState};
-use biscotte_server::auth::{Role, Signer};
+use biscotte_server::auth::{RECEIPT_AUDIENCE, ReceiptClaims, Role, Signer};
 use biscotte_server::config::Config;
 use biscotte_server::sitefile::SiteFile;
 
 use biscotte_shared::api::{ConsentRecord, ConsentRequest, PublishedConfig};
 use biscotte_shared::{Lang, Method, Timestamp};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -149,6 +151,32 @@ impl TestApp {
             .collect()
     }
 
+    /// The published key that verifies receipts, and how a receipt is checked with it.
+    pub async fn receipt_key(&self) -> (DecodingKey, Validation) {
+        let jwks: JwkSet = self
+            .client
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .expect("jwks")
+            .json()
+            .await
+            .expect("JSON");
+        let key = DecodingKey::from_jwk(&jwks.keys[0]).expect("Ed25519 JWK");
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[RECEIPT_AUDIENCE]);
+        validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+        (key, validation)
+    }
+
+    /// What a receipt says, once verified with the published key.
+    pub async fn receipt_claims(&self, receipt: &str) -> ReceiptClaims {
+        let (key, validation) = self.receipt_key().await;
+        jsonwebtoken::decode::<ReceiptClaims>(receipt, &key, &validation)
+            .expect("receipt verifies")
+            .claims
+    }
+
     pub async fn export(&self, site: &str, query: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = self
             .client
@@ -176,8 +204,9 @@ pub fn decision(
     };
     let categories = match method {
         Method::AcceptAll => all(true),
-        Method::RejectAll | Method::Close => all(false),
-        Method::Custom => {
+        Method::RejectAll | Method::Close | Method::Gpc => all(false),
+        // An embed allows a service; with its category answered here, the services follow it.
+        Method::Custom | Method::Embed => {
             let mut c = all(false);
             c.insert("analytics".into(), analytics);
             c
@@ -191,6 +220,7 @@ pub fn decision(
         services: BTreeMap::new(),
         language: Lang::Fr,
         url: Some("http://127.0.0.1:8080/demo/?utm_source=mail#top".into()),
+        undeleted_cookies: Vec::new(),
     })
     .expect("JSON")
 }

@@ -159,13 +159,13 @@ async fn oversized_strings_and_maps_are_refused_before_any_work_naming_the_field
 }
 
 #[tokio::test]
-async fn a_decision_over_16_kib_is_a_413_in_the_envelope_while_a_large_site_file_publishes() {
+async fn a_decision_over_32_kib_is_a_413_in_the_envelope_while_a_large_site_file_publishes() {
     let app = TestApp::start().await;
     let rev = app.published("demo").await.revision;
     let padded = with(
         &rev,
         "url",
-        format!("{PAGE_ORIGIN}/{}", "a".repeat(17 * 1024)).into(),
+        format!("{PAGE_ORIGIN}/{}", "a".repeat(33 * 1024)).into(),
     );
     let (status, e) = envelope(post(&app, "demo", padded.clone()).await).await;
     assert_eq!(
@@ -174,7 +174,7 @@ async fn a_decision_over_16_kib_is_a_413_in_the_envelope_while_a_large_site_file
         "{}",
         e.error.message
     );
-    assert!(e.error.message.contains("16384"), "{}", e.error.message);
+    assert!(e.error.message.contains("32768"), "{}", e.error.message);
     // Without a Content-Length the limit holds all the same.
     let chunks = padded
         .chunks(1024)
@@ -201,8 +201,8 @@ async fn a_decision_over_16_kib_is_a_413_in_the_envelope_while_a_large_site_file
     file.consent.services = (0..100)
         .map(|i| {
             let mut s = template.clone();
-            s.id = format!("service_{i}");
-            for c in &mut s.cookies {
+            s.id = Some(format!("service_{i}"));
+            for c in s.cookies.iter_mut().flatten() {
                 c.purpose = "Mesure d'audience. ".repeat(90);
             }
             s

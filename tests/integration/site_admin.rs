@@ -10,9 +10,9 @@ async fn an_owner_publishes_a_revision_and_earlier_decisions_still_validate() {
     let v1 = app.published("demo").await.revision;
     let mut file = demo_site_file();
     let mut youtube = file.consent.services[0].clone();
-    youtube.id = "youtube".into();
-    youtube.name = "YouTube".into();
-    youtube.category = "third_party".into();
+    youtube.id = Some("youtube".into());
+    youtube.name = Some("YouTube".into());
+    youtube.category = Some("third_party".into());
     file.consent.services.push(youtube);
     let url = app.url("/api/v1/sites/demo/revisions");
 
@@ -66,7 +66,7 @@ async fn an_owner_publishes_a_revision_and_earlier_decisions_still_validate() {
     assert_eq!(r.status(), 201);
 
     let mut broken = demo_site_file();
-    broken.consent.services[0].category = "analytcs".into();
+    broken.consent.services[0].category = Some("analytcs".into());
     let r = app
         .client
         .post(&url)

@@ -59,6 +59,7 @@ fn decision(site: &str, revision: &Revision, n: u64, accept: bool) -> NewDecisio
         },
         language: Lang::Fr,
         url: Some("https://shop.example/".into()),
+        undeleted_cookies: Vec::new(),
     }
 }
 

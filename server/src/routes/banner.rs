@@ -180,7 +180,7 @@ pub async fn projection(
 ) -> Result<HttpResponse, ApiError> {
     let (published, origin) = live(&req, &state, &site).await?;
     let lang = requested_lang(req.query_string());
-    let etag = EntityTag::new_strong(format!("b1-{}-{}", published.revision, lang.code()));
+    let etag = EntityTag::new_strong(format!("b2-{}-{}", published.revision, lang.code()));
     let (mut builder, not_modified) = validated(&req, &origin, etag);
     if not_modified {
         return Ok(builder.finish());
@@ -257,6 +257,9 @@ pub async fn record(
     };
     let decision = Decision::parse(&body.consent_id, body.method, &choices, &shown.config)
         .map_err(ApiError::Invalid)?;
+    decision
+        .check_undeleted(&body.undeleted_cookies, &shown.config)
+        .map_err(ApiError::Invalid)?;
     let record = state
         .store
         .append(NewDecision {
@@ -266,6 +269,7 @@ pub async fn record(
             decision,
             language: body.language,
             url: page_url(body.url)?,
+            undeleted_cookies: body.undeleted_cookies,
         })
         .await?;
     let receipt = state.signer.receipt(&record)?;

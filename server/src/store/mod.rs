@@ -77,6 +77,8 @@ pub struct NewDecision {
     pub decision: Decision,
     pub language: Lang,
     pub url: Option<String>,
+    /// Declared cookies of refused services the banner saw survive their deletion.
+    pub undeleted_cookies: Vec<String>,
 }
 
 /// The storage behind the server. Reads never wait for writes; writes are serialised by the

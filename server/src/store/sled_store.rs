@@ -581,6 +581,7 @@ impl Writer {
             services: new.decision.choices.services.into(),
             language: new.language,
             url: new.url,
+            undeleted_cookies: new.undeleted_cookies,
             prev_hash,
             hash: String::new(),
         };
