@@ -76,10 +76,13 @@ test('r25 withdrawal deletes at once: pattern cookies on the parent domain, cook
   await page.goto(env.shopUrl(''));
   await bannerShown(page);
   await button(page, 'accept_all').click();
-  await page.waitForFunction(() => window.shopVendors?.gtag && window.shopVendors?.ads && window.shopVendors?.hotjar);
+  await page.waitForFunction(() => window.shopVendors?.gtag && window.shopVendors?.ads);
   await page.waitForFunction(() => document.cookie.includes('_gcl_au') && document.cookie.includes('_ga_ABC123'));
+  // Hotjar comes with the catalogue's late content.
+  await page.goto(env.shopUrl('catalogue.html'));
+  await page.waitForFunction(() => window.shopVendors?.hotjar && sessionStorage.getItem('_hjTLDTest') !== null);
   const set = await trackers(context, page);
-  for (const expected of ['_ga@.shop.test/', '_ga_ABC123@.shop.test/', '_gid@www.shop.test/shop/', '_gcl_au@.shop.test/', 'local:_gcl_ls', 'session:_hjTLDTest']) {
+  for (const expected of ['_ga@.shop.test/', '_ga_ABC123@.shop.test/', '_gid@www.shop.test/shop/', '_gcl_au@.shop.test/', '_hjSessionUser_42@.shop.test/', 'local:_gcl_ls', 'local:_hjSessionUser_42', 'session:_hjTLDTest']) {
     assert.ok(set.includes(expected), `${expected} was set: ${set}`);
   }
   // Two actions, from any page: the manager, then « Tout refuser » on its first screen.
