@@ -4,9 +4,9 @@
 use crate::json::JsonObject;
 use crate::prelude::*;
 use biscotte_shared::banner_config::BannerConfig;
-use biscotte_shared::rules::Scope;
 use biscotte_shared::decision::Answers;
 use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
+use biscotte_shared::rules::Scope;
 use biscotte_shared::time::decimal;
 use biscotte_shared::{
     COOKIE_NAME, Choices, Method, PromptReason, SavedConsent, Timestamp, needs_prompt,

@@ -145,7 +145,9 @@ pub struct BannerConfig<'a> {
     pub policy_url: &'a str,
     /// Where the button that reopens the choices sits: `left`, `right` or `off`.
     pub manage_button: &'a str,
-    pub texts: Vec<&'a str>,
+    /// The texts' record, read by [`Self::text`]: kept whole rather than split into a list, which
+    /// the banner's wasm would carry for texts its JavaScript draws.
+    texts: &'a str,
     /// `necessary` and the categories the visitor is asked about, in order.
     pub categories: Vec<CategoryLine<'a>>,
     pub services: Vec<ServiceLine<'a>>,
@@ -168,8 +170,8 @@ impl<'a> BannerConfig<'a> {
         if head.next().is_some() {
             return None;
         }
-        let texts: Vec<&str> = records.next()?.split(FIELD_SEPARATOR).collect();
-        if texts.len() != TEXTS {
+        let texts = records.next()?;
+        if texts.split(FIELD_SEPARATOR).count() != TEXTS {
             return None;
         }
         let mut categories = Vec::new();
@@ -228,7 +230,10 @@ impl<'a> BannerConfig<'a> {
     }
 
     pub fn text(&self, text: Text) -> &'a str {
-        self.texts.get(text as usize).copied().unwrap_or("")
+        self.texts
+            .split(FIELD_SEPARATOR)
+            .nth(text as usize)
+            .unwrap_or("")
     }
 }
 
