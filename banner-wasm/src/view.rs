@@ -38,18 +38,19 @@ pub fn startup(saved: Option<&SavedConsent>, config: &BannerConfig, now: Timesta
     Startup { prompt, in_force }
 }
 
+/// Every way a decision is made, as the engine can record it.
+const METHODS: [Method; 6] = [
+    Method::AcceptAll,
+    Method::RejectAll,
+    Method::Custom,
+    Method::Close,
+    Method::Gpc,
+    Method::Embed,
+];
+
 /// The method a decision names, as the protocol spells it.
 pub fn method(name: &str) -> Option<Method> {
-    [
-        Method::AcceptAll,
-        Method::RejectAll,
-        Method::Custom,
-        Method::Close,
-        Method::Gpc,
-        Method::Embed,
-    ]
-    .into_iter()
-    .find(|m| m.as_str() == name)
+    METHODS.into_iter().find(|m| m.as_str() == name)
 }
 
 /// The choices of a decision: every category the visitor is asked about and every service that
@@ -351,14 +352,7 @@ pub(crate) mod tests {
 
     #[test]
     fn methods_are_read_as_the_protocol_spells_them() {
-        for m in [
-            Method::AcceptAll,
-            Method::RejectAll,
-            Method::Custom,
-            Method::Close,
-            Method::Gpc,
-            Method::Embed,
-        ] {
+        for m in METHODS {
             assert_eq!(method(m.as_str()), Some(m));
         }
         assert_eq!(method("approve"), None);
