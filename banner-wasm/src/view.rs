@@ -38,19 +38,19 @@ pub fn startup(saved: Option<&SavedConsent>, config: &BannerConfig, now: Timesta
     Startup { prompt, in_force }
 }
 
-/// Every way a decision is made, as the engine can record it.
-const METHODS: [Method; 6] = [
-    Method::AcceptAll,
-    Method::RejectAll,
-    Method::Custom,
-    Method::Close,
-    Method::Gpc,
-    Method::Embed,
-];
-
-/// The method a decision names, as the protocol spells it.
+/// The method a decision names, as the protocol spells it. (The list is written here rather than
+/// kept in a constant, which weighed 47 B more in the wasm.)
 pub fn method(name: &str) -> Option<Method> {
-    METHODS.into_iter().find(|m| m.as_str() == name)
+    [
+        Method::AcceptAll,
+        Method::RejectAll,
+        Method::Custom,
+        Method::Close,
+        Method::Gpc,
+        Method::Embed,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == name)
 }
 
 /// The choices of a decision: every category the visitor is asked about and every service that
@@ -352,8 +352,15 @@ pub(crate) mod tests {
 
     #[test]
     fn methods_are_read_as_the_protocol_spells_them() {
-        for m in METHODS {
-            assert_eq!(method(m.as_str()), Some(m));
+        for name in [
+            "accept_all",
+            "reject_all",
+            "custom",
+            "close",
+            "gpc",
+            "embed",
+        ] {
+            assert_eq!(method(name).map(Method::as_str), Some(name));
         }
         assert_eq!(method("approve"), None);
         assert_eq!(method(""), None);
