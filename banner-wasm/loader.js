@@ -385,10 +385,15 @@
   function close() {
     var d = shown(), had = root.activeElement;
     if (d) d.remove();
-    manage.hidden = P.manage == 'off' && !!D.querySelector('[data-biscotte-open]');
+    placeManage();
     if (opener && opener.isConnected && opener.getRootNode() != root) opener.focus();
     else if (had) manage.focus();
     opener = 0;
+  }
+  // The manage button shows whenever no dialog does, except that "off" hides it on pages that
+  // carry their own `data-biscotte-open` element (which may be parsed after the banner started).
+  function placeManage() {
+    manage.hidden = !!shown() || (P.manage == 'off' && !!D.querySelector('[data-biscotte-open]'));
   }
   function checked(attribute, id) {
     var box = root.querySelector('[' + attribute + '="' + id + '"]');
@@ -519,8 +524,12 @@
       apply();
       close();
     }
-    // Gated scripts and embeds added later (the rest of the document, single-page apps) too.
-    new MutationObserver(gate).observe(D.documentElement, { childList: true, subtree: true });
+    // Gated scripts and embeds added later (the rest of the document, single-page apps) too, and
+    // a page's own manage link.
+    new MutationObserver(function () {
+      gate();
+      placeManage();
+    }).observe(D.documentElement, { childList: true, subtree: true });
   }
 
   var config = fetch(configUrl, { credentials: 'omit' }).then(

@@ -223,6 +223,13 @@ test('the manage button sits where the site file says; "off" hides it only on pa
   await engineReady(page);
   await manage(page).waitFor({ state: 'visible' });
   assert.match(await manage(page).getAttribute('aria-label') ?? await manage(page).textContent(), /cookies/i);
+  // A link the page adds later (a footer drawn by a script) takes over from the floating button.
+  await page.evaluate(() => {
+    const link = Object.assign(document.createElement('a'), { href: '#', textContent: 'Gérer mes cookies' });
+    link.setAttribute('data-biscotte-open', '');
+    document.querySelector('footer').append(link);
+  });
+  await manage(page).waitFor({ state: 'hidden' });
 
   delete site.consent.banner;
   await env.publish(site);
