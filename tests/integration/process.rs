@@ -433,9 +433,19 @@ impl Clients {
                     while !stop.load(Ordering::SeqCst) {
                         seq += 1;
                         let consent_id = format!("{tag:08x}{client:08x}{seq:016x}");
-                        let method = [Method::AcceptAll, Method::RejectAll, Method::Close]
-                            [(seq % 3) as usize];
-                        let body = decision(&revision, &consent_id, method, true);
+                        // Every method a visitor's banner sends, and refusals that name a
+                        // cookie the banner could not delete: all take the same write path.
+                        let method = [
+                            Method::AcceptAll,
+                            Method::RejectAll,
+                            Method::Close,
+                            Method::Gpc,
+                            Method::RejectAll,
+                        ][(seq % 5) as usize];
+                        let mut body = decision(&revision, &consent_id, method, true);
+                        if seq % 5 == 4 {
+                            body["undeleted_cookies"] = serde_json::json!(["_ga"]);
+                        }
                         let acked_before = acked.load(Ordering::SeqCst);
                         let sent = Instant::now();
                         let outcome = match http

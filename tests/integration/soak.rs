@@ -1,5 +1,6 @@
-//! Soak: many clients post decisions to the real server process at once, for a while. No request
-//! may hang or lose its connection, and every acknowledged decision must be in the log once.
+//! Soak: many clients post decisions to the real server process at once, for a while (every
+//! method, some refusals naming an undeleted cookie). No request may hang or lose its connection,
+//! and every acknowledged decision must be in the log once.
 //!
 //! `BISCOTTE_SOAK_SECS` (default 15) and `BISCOTTE_SOAK_CLIENTS` (default 16) lengthen and widen
 //! it, e.g. the 10-minute run at 64 connections:
@@ -59,6 +60,13 @@ async fn concurrent_clients_never_wait_forever_and_every_acknowledged_decision_i
 
     let records = server.export(&data.auditor_token()).await;
     assert_every_ack_logged_once(&result.acks, &records);
+    assert!(
+        records
+            .iter()
+            .any(|r| r.method == biscotte_shared::Method::Gpc)
+            && records.iter().any(|r| r.undeleted_cookies == ["_ga"]),
+        "the load mixed gpc decisions and refusals naming an undeleted cookie, and the log kept them"
+    );
     assert_eq!(
         records.len(),
         result.acks.len(),
