@@ -174,7 +174,7 @@
     expiries(name, location.hostname, location.pathname).forEach(bSetCookie);
   }
   // Deletes the cookies and storage keys of every service `keep` refuses; answers the cookies
-  // still readable afterwards (set on a domain or path this page cannot write).
+  // still readable afterwards (set where this page cannot write, or put back at once by a script).
   function sweep(keep) {
     var gone = [];
     P.svcs.forEach(function (s) {

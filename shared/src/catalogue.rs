@@ -181,18 +181,9 @@ impl ServiceEntry {
                 self.privacy_policy_url,
                 base.as_ref().map(|b| &b.privacy_policy_url),
             ),
-            cookies: self
-                .cookies
-                .or_else(|| base.as_ref().map(|b| b.cookies.clone()))
-                .unwrap_or_default(),
-            storage: self
-                .storage
-                .or_else(|| base.as_ref().map(|b| b.storage.clone()))
-                .unwrap_or_default(),
-            consent_mode: self
-                .consent_mode
-                .or_else(|| base.as_ref().map(|b| b.consent_mode.clone()))
-                .unwrap_or_default(),
+            cookies: list(self.cookies, base.as_ref().map(|b| &b.cookies)),
+            storage: list(self.storage, base.as_ref().map(|b| &b.storage)),
+            consent_mode: list(self.consent_mode, base.as_ref().map(|b| &b.consent_mode)),
         };
         if missing.is_empty() {
             Ok(service)
@@ -200,6 +191,11 @@ impl ServiceEntry {
             Err(missing)
         }
     }
+}
+
+/// A list field: the site's own (which replaces the whole list), else the catalogue's, else none.
+fn list<T: Clone>(given: Option<Vec<T>>, preset: Option<&Vec<T>>) -> Vec<T> {
+    given.or_else(|| preset.cloned()).unwrap_or_default()
 }
 
 fn quoted(ids: &[&str]) -> String {

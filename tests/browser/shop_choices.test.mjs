@@ -4,6 +4,7 @@
 // Row ids (R01…) refer to ../shared/LEGAL.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { start, firstLayer, button, bannerShown, engineReady, consentCookie, ROOT } from './harness.mjs';
 
@@ -267,4 +268,20 @@ test('r21_r22 the visitor is asked again 6 months later, and after a new revisio
   assert.equal(await page.evaluate(() => Biscotte.accepted('crisp')), false, 'what is new waits for an answer');
   await env.publish(env.shopSite);
   await context.close();
+});
+
+test('the loader reads the server\'s projection of the shop as its published configuration says', async () => {
+  const { readProjection } = new Function(readFileSync(join(ROOT, 'banner-wasm/page.js'), 'utf8') + '; return { readProjection };')();
+  const published = await (await fetch(`${env.base}/api/v1/sites/shop/config`)).json();
+  const config = published.config ?? published;
+  const read = readProjection(await (await fetch(`${env.base}/api/v1/sites/shop/banner?lang=fr`)).text());
+  assert.equal(read.lang, 'fr');
+  assert.equal(read.manage, 'left');
+  assert.equal(read.t.length, 19, 'every text of record 1, read by position (the loader\'s T_*)');
+  assert.deepEqual(read.cats.map((c) => [c.id, c.req]), [['necessary', true], ['analytics', false], ['third_party', false], ['advertising', false]]);
+  assert.deepEqual(read.svcs, config.services.map((s) => ({
+    id: s.id, cat: s.category, name: s.name, provider: s.provider, url: s.privacy_policy_url,
+    modes: s.consent_mode ?? [], keys: s.storage ?? [],
+    cookies: s.cookies.map((c) => ({ name: c.name, days: String(c.lifetime_days), purpose: c.purpose, hidden: !!(c.http_only || c.third_party) })),
+  })));
 });

@@ -208,7 +208,12 @@ async fn r32_a_site_file_using_the_catalogue_publishes_the_resolved_services_wit
         ("_ga", "730", false)
     );
     assert!(banner.services[1].cookies().all(|c| c.hidden));
-    assert!(banner.services[2].keeps("chat_42") && banner.services[2].sets("chat_id"));
+    let own = &banner.services[2];
+    assert_eq!(own.storage, "chat_*");
+    assert_eq!(
+        own.cookies().map(|c| c.name).collect::<Vec<_>>(),
+        ["chat_id"]
+    );
 }
 
 #[tokio::test]
