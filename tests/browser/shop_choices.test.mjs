@@ -79,6 +79,9 @@ test('r25 withdrawal deletes at once: pattern cookies on the parent domain, cook
   await button(page, 'accept_all').click();
   await page.waitForFunction(() => window.shopVendors?.gtag && window.shopVendors?.ads);
   await page.waitForFunction(() => document.cookie.includes('_gcl_au') && document.cookie.includes('_ga_ABC123'));
+  // The server has the decision before the visitor moves on (a decision whose answer a page
+  // left behind is sent again: the documented retry, not this test's subject).
+  await page.waitForFunction(() => !!window.Biscotte.consent()?.receipt);
   // Hotjar comes with the catalogue's late content.
   await page.goto(env.shopUrl('catalogue.html'));
   await page.waitForFunction(() => window.shopVendors?.hotjar && sessionStorage.getItem('_hjTLDTest') !== null);
