@@ -431,6 +431,7 @@ pub(crate) mod tests {
                 language: Lang::Fr,
                 url: Some(url.to_owned()),
                 undeleted_cookies: names.into_iter().map(String::from).collect(),
+                decision_id: None,
             };
             assert_eq!(
                 serde_json::from_str::<serde_json::Value>(&json).ok(),

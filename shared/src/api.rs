@@ -106,7 +106,16 @@ pub struct ConsentRequest {
     /// them (set on a domain or path the page cannot write): sorted, each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undeleted_cookies: Vec<String>,
+    /// 128 random bits the banner draws once per decision (32 lowercase hex digits) and sends
+    /// with every try: the server answers a repeat with the first record's receipt and logs
+    /// nothing new. Optional: engines and outboxes from before it existed send none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
+
+/// What a decision id looks like, and where it comes from.
+pub const DECISION_ID_FORMAT: &str = "must be 32 lowercase hex digits (128 random bits the banner \
+     draws once per decision and sends with every retry), or be left out";
 
 /// The most cookie names a decision may report as undeleted.
 pub const MAX_UNDELETED_COOKIES: usize = 64;
@@ -140,6 +149,8 @@ struct ConsentRequestWire {
     url: Option<String>,
     #[serde(default)]
     undeleted_cookies: Vec<String>,
+    #[serde(default)]
+    decision_id: Option<String>,
 }
 
 /// A refused [`ConsentRequest`]. It reaches the server through serde's error text, so it is
@@ -185,6 +196,13 @@ impl TryFrom<ConsentRequestWire> for ConsentRequest {
             answers(wire.services, MAX_SERVICES, "service").map_err(|m| refuse("services", m))?;
         let undeleted_cookies =
             cookie_names(wire.undeleted_cookies).map_err(|m| refuse("undeleted_cookies", m))?;
+        if wire
+            .decision_id
+            .as_deref()
+            .is_some_and(|id| !is_valid_consent_id(id))
+        {
+            return Err(refuse("decision_id", DECISION_ID_FORMAT.to_owned()));
+        }
         Ok(ConsentRequest {
             consent_id: wire.consent_id,
             revision: wire.revision,
@@ -194,6 +212,7 @@ impl TryFrom<ConsentRequestWire> for ConsentRequest {
             language,
             url: wire.url,
             undeleted_cookies,
+            decision_id: wire.decision_id,
         })
     }
 }

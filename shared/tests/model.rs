@@ -564,6 +564,7 @@ fn the_largest_decision_a_site_may_ask_for_fits_the_body_limit() {
         undeleted_cookies: (0..MAX_UNDELETED_COOKIES)
             .map(|i| format!("{i:0>width$}", width = MAX_COOKIE_NAME))
             .collect(),
+        decision_id: Some("fedcba9876543210fedcba9876543210".into()),
     };
     assert_eq!(request.services.len(), MAX_SERVICES);
     let size = serde_json::to_vec(&request).expect("JSON").len();

@@ -221,6 +221,7 @@ pub fn decision(
         language: Lang::Fr,
         url: Some("http://127.0.0.1:8080/demo/?utm_source=mail#top".into()),
         undeleted_cookies: Vec::new(),
+        decision_id: None,
     })
     .expect("JSON")
 }
