@@ -4,11 +4,12 @@ use crate::assets::BannerAssets;
 use crate::auth::Signer;
 use crate::config::Config;
 use crate::error::{ApiError, json_error};
+use crate::evidence::LogKey;
 use crate::metrics::Metrics;
 use crate::projections::Projections;
 use crate::routes::limit::{ClientPolicy, rate_limit};
 use crate::routes::observe::count_decisions;
-use crate::routes::{admin, assets, audit, banner, fallback, health, panic};
+use crate::routes::{admin, assets, audit, banner, fallback, health, log, panic};
 use crate::store::{SledStore, Store};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
@@ -22,6 +23,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub signer: Signer,
+    /// Names and signs each site's log; gives its verifier key.
+    pub log_key: LogKey,
     /// The built banner, or why it is missing (the API works without it).
     pub banner: Result<BannerAssets, String>,
     pub www_dir: PathBuf,
@@ -37,12 +40,20 @@ impl AppState {
     pub fn open(config: &Config) -> Result<AppState, String> {
         let metrics = Arc::new(Metrics::new());
         let observer = metrics.clone();
+        let signer = Signer::load_or_create(&config.key_path)?;
+        let log_key = LogKey::new(&config.public_name, signer.clone())?;
+        if config.public_name == crate::config::DEFAULT_PUBLIC_NAME {
+            tracing::warn!(
+                "public_name is not set: logs are named {}/<site>; set it (BISCOTTE_PUBLIC_NAME) before the first start of a real deployment, it cannot change afterwards",
+                crate::config::DEFAULT_PUBLIC_NAME
+            );
+        }
         let store = SledStore::open_with(
             &config.data_dir,
+            log_key.clone(),
             Arc::new(move |size, took| observer.batch_written(size, took)),
         )
         .map_err(|e| e.to_string())?;
-        let signer = Signer::load_or_create(&config.key_path)?;
         let banner = BannerAssets::load(&config.banner_dir);
         if let Err(why) = &banner {
             tracing::warn!(%why, "serving without the banner");
@@ -50,6 +61,7 @@ impl AppState {
         Ok(AppState {
             store: Arc::new(store),
             signer,
+            log_key,
             banner,
             www_dir: config.www_dir.clone(),
             clients: ClientPolicy::new(
@@ -83,16 +95,43 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(api("/api/v1/health", "GET").route(get().to(health::health)))
         .service(api("/readyz", "GET").route(get().to(health::ready)))
         .service(api("/.well-known/jwks.json", "GET").route(get().to(health::jwks)))
+        .service(api("/.well-known/biscotte-logs.json", "GET").route(get().to(log::logs)))
         .service(
             api("/api/v1/sites", "POST")
                 .app_data(site_file.clone())
                 .route(post().to(admin::create_site)),
         )
         .service(
-            api("/api/v1/sites/{site}/revisions", "POST")
+            api("/api/v1/sites/{site}/revisions", "GET, POST")
                 .app_data(site_file)
-                .route(post().to(admin::publish)),
+                .route(post().to(admin::publish))
+                .route(get().to(log::revisions)),
         )
+        .service(
+            api("/api/v1/sites/{site}/revisions/{revision}", "GET").route(get().to(log::revision)),
+        )
+        .service(api("/api/v1/sites/{site}/log/checkpoint", "GET").route(get().to(log::checkpoint)))
+        .service(
+            api("/api/v1/sites/{site}/log/checkpoints/{size}", "GET")
+                .route(get().to(log::checkpoint_at)),
+        )
+        .service(api("/api/v1/sites/{site}/log/vkey", "GET").route(get().to(log::vkey)))
+        .service(
+            api("/api/v1/sites/{site}/log/tile/entries/{tile:.+}", "GET")
+                .route(get().to(log::entry_tile)),
+        )
+        .service(
+            api("/api/v1/sites/{site}/log/tile/{level}/{tile:.+}", "GET")
+                .route(get().to(log::hash_tile)),
+        )
+        .service(
+            api("/api/v1/sites/{site}/log/proof/inclusion", "GET").route(get().to(log::inclusion)),
+        )
+        .service(
+            api("/api/v1/sites/{site}/log/proof/consistency", "GET")
+                .route(get().to(log::consistency)),
+        )
+        .service(api("/api/v1/sites/{site}/log/verify", "GET").route(get().to(log::verify)))
         .service(api("/api/v1/sites/{site}/config", "GET").route(get().to(banner::config)))
         .service(api("/api/v1/sites/{site}/banner", "GET").route(get().to(banner::projection)))
         .service(

@@ -26,6 +26,9 @@ pub const TOKEN_LEEWAY_SECS: u64 = 5;
 /// The server's signing key and what verifiers need of it.
 #[derive(Clone)]
 pub struct Signer {
+    /// The same key for raw signatures (checkpoints are C2SP signed notes, not JWTs).
+    pair: std::sync::Arc<Ed25519KeyPair>,
+    public: [u8; 32],
     encoding: EncodingKey,
     decoding: DecodingKey,
     public_x: String,
@@ -58,6 +61,18 @@ fn pem_decode(pem: &str) -> Option<Vec<u8>> {
 }
 
 impl Signer {
+    /// Loads the key at `path`, which must exist: for commands that read a store and must not
+    /// create a key as a side effect.
+    pub fn load(path: &Path) -> Result<Signer, String> {
+        if !path.exists() {
+            return Err(format!(
+                "no signing key at {}: give the deployment's key file (key_path, BISCOTTE_KEY_PATH)",
+                path.display()
+            ));
+        }
+        Signer::load_or_create(path)
+    }
+
     /// Loads the key at `path`, creating it (mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> Result<Signer, String> {
         if !path.exists() {
@@ -87,12 +102,30 @@ impl Signer {
         })?;
         let public = pair.public_key().as_ref().to_vec();
         let public_x = URL_SAFE_NO_PAD.encode(&public);
+        let public_bytes: [u8; 32] = public
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("{} holds an Ed25519 key of an odd size", path.display()))?;
         Ok(Signer {
+            pair: std::sync::Arc::new(pair),
+            public: public_bytes,
             encoding: EncodingKey::from_ed_der(&der),
             decoding: DecodingKey::from_ed_der(&public),
             kid: hex(Sha256::digest(&public).get(..8).unwrap_or_default()),
             public_x,
         })
+    }
+
+    /// The raw Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    /// A raw Ed25519 signature of `message` (deterministic: the same message, the same bytes).
+    pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out.copy_from_slice(self.pair.sign(message).as_ref());
+        out
     }
 
     /// The public key as a JSON Web Key Set, for `/.well-known/jwks.json`.
@@ -122,7 +155,8 @@ impl Signer {
             method: record.method.as_str().to_owned(),
             categories: record.categories.clone(),
             services: record.services.clone(),
-            record_hash: record.hash.clone(),
+            leaf_index: record.leaf_index,
+            record_hash: record.leaf_hash.clone(),
         })
     }
 
@@ -219,6 +253,10 @@ pub struct ReceiptClaims {
     pub method: String,
     pub categories: BTreeMap<String, bool>,
     pub services: BTreeMap<String, bool>,
+    /// The record's position in its site's tree (absent from receipts made before the tree).
+    #[serde(default)]
+    pub leaf_index: u64,
+    /// The record's leaf hash (SHA-256 of 0x00 and its leaf bytes), in hex.
     pub record_hash: String,
 }
 

@@ -1,23 +1,22 @@
-//! The `biscotte` command line: serve, the demo, sites, tokens, export, verify.
+//! The `biscotte` command line: serve, the demo, sites, tokens, export, verify, retention.
 //!
 //! sled allows one process per store, so commands that open the store fail while a server holds
-//! it; they then say so and name the HTTP route that does the same job.
+//! it; they then say so and name the HTTP route that does the same job. `verify --bundle` and
+//! `verify --receipt` need no store and no network: only the verifier key the auditor trusts.
 
 use crate::app::{self, AppState};
 use crate::auth::{Role, Signer};
 use crate::config::{Config, parse_bind};
+use crate::evidence::{self, LogKey};
 use crate::export::{self, Format};
-use crate::proof;
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
 use crate::store::{SledStore, Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
-use biscotte_shared::Revision;
 use biscotte_shared::catalogue::Catalogue;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -72,6 +71,13 @@ enum Command {
         site: String,
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
+        /// Same as --format bundle: one file an auditor verifies offline.
+        #[arg(long, conflicts_with = "format")]
+        bundle: bool,
+        /// With a bundle: carry the consistency proof from this earlier tree size (a checkpoint
+        /// the auditor kept), so `verify --since` can check it; may be repeated.
+        #[arg(long = "since-size")]
+        since_size: Vec<u64>,
         /// Start (inclusive): 2026-11-26 or 2026-11-26T10:00:00Z.
         #[arg(long)]
         from: Option<String>,
@@ -81,9 +87,39 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Recompute a site's hash chain, and each revision its decisions name from its stored
-    /// configuration (under the revision's own recipe); report the first break, if any.
+    /// Verify a site's log in the store (--site), an export bundle (--bundle, with --key), or a
+    /// visitor's receipt (--receipt, with --key). Exits 1 when a problem is found, 2 on an unknown
+    /// site or a file that cannot be read.
     Verify {
+        /// The site whose log to check, in the store: every leaf, tile, checkpoint and revision.
+        #[arg(long, required_unless_present_any = ["bundle", "receipt"])]
+        site: Option<String>,
+        /// An export bundle to check offline.
+        #[arg(long, conflicts_with_all = ["site", "receipt"], requires = "key")]
+        bundle: Option<PathBuf>,
+        /// A receipt to check offline: the decision's 201 answer (JSON) or its tlog-proof.
+        #[arg(long, conflicts_with_all = ["site", "bundle"], requires = "key")]
+        receipt: Option<PathBuf>,
+        /// The log's verifier key, as obtained out of band (a `name+id+key` line, or a file
+        /// holding it). The bundle's own key is never trusted.
+        #[arg(long)]
+        key: Option<String>,
+        /// A checkpoint of the same log kept earlier (a file): the bundle must extend it.
+        #[arg(long, requires = "bundle")]
+        since: Option<PathBuf>,
+    },
+    /// Erase the content of decisions older than their site's retention (`[site].retention_days`),
+    /// keeping every hash; the server also runs it once a day.
+    Retention {
+        /// One site (default: every site).
+        #[arg(long)]
+        site: Option<String>,
+        /// The time to count from (default now): 2026-11-26 or 2026-11-26T10:00:00Z.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Print a site's verifier key (C2SP vkey), to hand to its auditors out of band.
+    Vkey {
         #[arg(long)]
         site: String,
     },
@@ -148,11 +184,35 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("biscotte: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("biscotte: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
+}
+
+/// A command's failure: what to tell the user, and the exit code (1: the check found problems or
+/// the command failed; 2: it was asked about something that does not exist, or misused).
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure { message, code: 1 }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::from(message.to_owned())
+    }
+}
+
+fn usage(message: String) -> Failure {
+    Failure { message, code: 2 }
 }
 
 /// Runs one command line (`biscotte ...`) and returns what to tell the user on failure,
@@ -163,7 +223,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     match Cli::try_parse_from(args) {
-        Ok(cli) => run(cli),
+        Ok(cli) => run(cli).map_err(|f| f.message),
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             Ok(())
@@ -172,7 +232,7 @@ where
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), Failure> {
     let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
     if let Some(dir) = cli.data_dir {
         let default_key = config.data_dir.join("signing-key.pem");
@@ -188,15 +248,15 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(b) = bind {
                 config.bind = parse_bind(&b)?;
             }
-            rt().block_on(serve(config, None))
+            Ok(rt().block_on(serve(config, None))?)
         }
         Command::Demo { bind, site_file } => {
             if let Some(b) = bind {
                 config.bind = parse_bind(&b)?;
             }
-            rt().block_on(serve(config, Some(site_file)))
+            Ok(rt().block_on(serve(config, Some(site_file)))?)
         }
-        Command::Site { command } => rt().block_on(site(&config, command)),
+        Command::Site { command } => Ok(rt().block_on(site(&config, command))?),
         Command::Token {
             command: TokenCommand::Issue { role, site, days },
         } => {
@@ -204,13 +264,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 (Role::Admin, _) => None,
                 (_, Some(s)) => Some(s),
                 (_, None) => {
-                    return Err(format!(
+                    return Err(usage(format!(
                         "a token of role {role} is for one site: add --site ID"
-                    ));
+                    )));
                 }
             };
             if days < 1 {
-                return Err("--days must be at least 1".into());
+                return Err(usage("--days must be at least 1".into()));
             }
             let signer = Signer::load_or_create(&config.key_path)?;
             let token = signer
@@ -222,12 +282,44 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Export {
             site,
             format,
+            bundle,
+            since_size,
             from,
             to,
             out,
             // Reads need no reactor: a plain executor keeps these usable from inside one (tests).
-        } => futures_executor::block_on(export_log(&config, &site, format, from, to, out)),
-        Command::Verify { site } => futures_executor::block_on(verify(&config, &site)),
+        } => {
+            let format = if bundle { Format::Bundle } else { format };
+            let request = ExportRequest {
+                site,
+                format,
+                since: since_size,
+                from,
+                to,
+            };
+            futures_executor::block_on(export_log(&config, request, out))
+        }
+        Command::Verify {
+            site,
+            bundle,
+            receipt,
+            key,
+            since,
+        } => match (site, bundle, receipt, key) {
+            (Some(site), None, None, _) => futures_executor::block_on(verify_site(&config, &site)),
+            (None, Some(bundle), None, Some(key)) => verify_bundle(&bundle, &key, since.as_deref()),
+            (None, None, Some(receipt), Some(key)) => verify_receipt(&receipt, &key),
+            _ => Err(usage(
+                "say what to verify: --site ID, or --bundle FILE --key VKEY, or --receipt FILE --key VKEY"
+                    .into(),
+            )),
+        },
+        Command::Retention { site, now } => rt().block_on(retention(&config, site, now)),
+        Command::Vkey { site } => {
+            let key = log_key(&config, false)?;
+            println!("{}", key.vkey(&site).map_err(|e| e.to_string())?);
+            Ok(())
+        }
         Command::Catalogue => {
             let catalogue = Catalogue::built_in()?;
             for s in &catalogue.services {
@@ -241,8 +333,25 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// The deployment's log key; `create` makes the signing key when missing (for commands that
+/// write), else it must exist.
+fn log_key(config: &Config, create: bool) -> Result<LogKey, String> {
+    let signer = if create {
+        Signer::load_or_create(&config.key_path)?
+    } else {
+        Signer::load(&config.key_path)?
+    };
+    LogKey::new(&config.public_name, signer)
+}
+
+/// Opens the store for a command that writes (it may create the signing key).
 fn open_store(config: &Config, route: &str) -> Result<SledStore, String> {
-    SledStore::open(&config.data_dir).map_err(|e| match e {
+    open_store_with(config, route, true)
+}
+
+fn open_store_with(config: &Config, route: &str, create_key: bool) -> Result<SledStore, String> {
+    let key = log_key(config, create_key)?;
+    SledStore::open(&config.data_dir, key).map_err(|e| match e {
         StoreError::Busy { .. } => format!("{e}; while it runs, do the same with HTTP: {route}"),
         other => other.to_string(),
     })
@@ -282,6 +391,16 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
             );
         }
     }
+    // Retention runs at start, then once a day; the store's single writer applies it, so one
+    // pass at a time (a multi-server backend takes a database lock instead).
+    let retention_store = state.store.clone();
+    actix_web::rt::spawn(async move {
+        let mut daily = tokio::time::interval(std::time::Duration::from_secs(86_400));
+        loop {
+            daily.tick().await;
+            apply_retention(&*retention_store, now()).await;
+        }
+    });
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -308,6 +427,27 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
     // In-flight requests are answered; now every accepted write is made durable.
     store.shutdown().await;
     served
+}
+
+/// One retention pass over every site, as the server runs it daily; problems go to the log.
+async fn apply_retention(store: &dyn Store, now: biscotte_shared::Timestamp) {
+    let sites = match store.sites().await {
+        Ok(sites) => sites,
+        Err(e) => {
+            tracing::error!(error = %e, "retention: cannot list the sites");
+            return;
+        }
+    };
+    for site in sites {
+        let cutoff = evidence::retention_cutoff(now, site.retention_days);
+        match store.retain(&site.id, cutoff).await {
+            Ok(r) if r.erased > 0 => {
+                tracing::info!(site = %site.id, erased = r.erased, "retention erased the content of old decisions")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(site = %site.id, error = %e, "retention failed"),
+        }
+    }
 }
 
 /// Starts the private metrics listener; returns its handle and address.
@@ -367,7 +507,7 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
             )?;
             let before = store.site(&id).await.map_err(|e| e.to_string())?;
             let published = store
-                .publish(&id, site.config, Some(site.origins), now())
+                .publish(&id, site.config.clone(), site.settings(), now())
                 .await;
             store.shutdown().await;
             let published = published.map_err(|e| match e {
@@ -401,95 +541,275 @@ async fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
     Ok(())
 }
 
-async fn export_log(
-    config: &Config,
-    site: &str,
+/// What to export.
+struct ExportRequest {
+    site: String,
     format: Format,
+    since: Vec<u64>,
     from: Option<String>,
     to: Option<String>,
+}
+
+async fn export_log(
+    config: &Config,
+    request: ExportRequest,
     out: Option<PathBuf>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
+    let ExportRequest {
+        site,
+        format,
+        since,
+        from,
+        to,
+    } = request;
+    let site = site.as_str();
     let from = from
         .map(|v| export::parse_bound("--from", &v))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| usage(e.to_string()))?;
     let to = to
         .map(|v| export::parse_bound("--to", &v))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| usage(e.to_string()))?;
     let fmt_name = match format {
         Format::Csv => "csv",
         Format::Ndjson => "ndjson",
+        Format::Bundle => "bundle",
     };
-    let store = open_store(
+    let store = open_store_with(
         config,
         &format!(
             "GET /api/v1/sites/{site}/consents?format={fmt_name} with an auditor token (`biscotte token issue --role auditor --site {site}`)"
         ),
+        false,
     )?;
     if store.site(site).await.map_err(|e| e.to_string())?.is_none() {
-        return Err(format!("unknown site {site:?}"));
+        return Err(usage(format!(
+            "unknown site {site:?}: `biscotte site list` lists them"
+        )));
     }
     let mut writer: Box<dyn Write> = match &out {
-        Some(path) => Box::new(
+        Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let io = |e: std::io::Error| e.to_string();
+    if format == Format::Bundle {
+        let key = log_key(config, false)?
+            .vkey(site)
+            .map_err(|e| e.to_string())?;
+        let (head, mut lines) = export::bundle(&store, site, key.to_string(), from, to, &since)
+            .await
+            .map_err(|e| e.to_string())?;
+        writer.write_all(&head).map_err(io)?;
+        while let Some(line) = lines.next().await {
+            writer
+                .write_all(&line.map_err(|e| e.to_string())?)
+                .map_err(io)?;
+        }
+        return Ok(writer.flush().map_err(io)?);
+    }
     if format == Format::Csv {
         writer.write_all(&export::csv_header()).map_err(io)?;
     }
     let mut records = store.records(site, from, to);
-    while let Some(record) = records.next().await {
-        let record = record.map_err(|e| e.to_string())?;
+    while let Some(row) = records.next().await {
+        let row = row.map_err(|e| e.to_string())?;
         writer
-            .write_all(&export::render(format, &record))
+            .write_all(&export::render(format, site, &row))
             .map_err(io)?;
     }
-    writer.flush().map_err(io)
+    Ok(writer.flush().map_err(io)?)
 }
 
-async fn verify(config: &Config, site: &str) -> Result<(), String> {
-    let store = open_store(
+async fn verify_site(config: &Config, site: &str) -> Result<(), Failure> {
+    let store = open_store_with(
         config,
-        &format!("GET /api/v1/sites/{site}/consents?format=ndjson, then recompute the chain"),
+        &format!(
+            "GET /api/v1/sites/{site}/log/verify with an auditor token (`biscotte token issue --role auditor --site {site}`)"
+        ),
+        false,
     )?;
-    let records: Vec<_> = store
-        .records(site, None, None)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    let n = proof::verify_chain(&records)
-        .map_err(|b| format!("site {site:?}: hash chain broken: {b:?}"))?;
-    // The live revision, and every revision a decision names: what proofs point at.
-    let mut revisions: BTreeSet<&Revision> = records.iter().map(|r| &r.revision).collect();
-    let live = store.site(site).await.map_err(|e| e.to_string())?;
-    if let Some(live) = &live {
-        revisions.insert(&live.current_revision);
+    if store.site(site).await.map_err(|e| e.to_string())?.is_none() {
+        return Err(usage(format!(
+            "unknown site {site:?}: nothing to verify (`biscotte site list` lists the sites)"
+        )));
     }
-    for revision in &revisions {
-        let published = store
-            .published(site, revision)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!("site {site:?}: revision {revision} is named by a decision but not stored")
-            })?;
-        if !published.revision_matches() {
-            return Err(format!(
-                "site {site:?}: revision {revision} does not match its stored configuration under recipe {}: the configuration is not the one published",
-                published.recipe.number()
-            ));
-        }
+    let key = log_key(config, false)?
+        .vkey(site)
+        .map_err(|e| e.to_string())?;
+    let report = crate::verify::verify_store(&store, site, &key)
+        .await
+        .map_err(|e| e.to_string())?;
+    for p in &report.problems {
+        println!("site {site:?}: {p}");
     }
     println!(
-        "site {site:?}: revisions checked: {}, each matching its configuration",
-        revisions.len()
+        "site {site:?}: {} leaves ({} decisions, {} erased by retention; {} revisions), {} checkpoints checked",
+        report.leaves, report.decisions, report.erased, report.revisions, report.checkpoints
     );
-    println!("site {site:?}: {n} records, hash chain intact");
+    if report.is_ok() {
+        println!("site {site:?}: every leaf, tile, checkpoint and revision verifies");
+        Ok(())
+    } else {
+        Err(Failure::from(format!(
+            "site {site:?}: {} problem(s) found",
+            report.problems.len() as u64 + report.more_problems
+        )))
+    }
+}
+
+/// A verifier key given on the command line, or the path of a file holding one.
+fn read_key(key: &str) -> Result<biscotte_shared::note::VerifierKey, Failure> {
+    let text = if Path::new(key).is_file() {
+        std::fs::read_to_string(key).map_err(|e| usage(format!("cannot read {key}: {e}")))?
+    } else {
+        key.to_owned()
+    };
+    biscotte_shared::note::VerifierKey::parse(text.trim())
+        .map_err(|e| usage(format!("--key is not a verifier key: {e}")))
+}
+
+fn verify_bundle(path: &Path, key: &str, since: Option<&Path>) -> Result<(), Failure> {
+    use std::io::BufRead;
+    let key = read_key(key)?;
+    let since = since
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| usage(format!("cannot read {}: {e}", p.display())))
+        })
+        .transpose()?;
+    let mut verifier =
+        biscotte_shared::audit::BundleVerifier::new(key, since.as_deref()).map_err(|e| {
+            Failure::from(format!(
+                "the --since checkpoint does not verify with your key: {e}"
+            ))
+        })?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        verifier.line(&line);
+    }
+    let report = verifier.finish();
+    for p in &report.problems {
+        println!("{p}");
+    }
+    if report.more_problems > 0 {
+        println!("… and {} more problems", report.more_problems);
+    }
+    if let Some(cp) = &report.checkpoint {
+        println!(
+            "{}: leaves {} to {} of {} ({} decisions, {} erased by retention, {} revisions)",
+            cp.origin,
+            report.begin,
+            report.end,
+            cp.size,
+            report.decisions,
+            report.erased,
+            report.revisions
+        );
+    }
+    if let Some(m) = report.extends {
+        println!("the log only grew since your checkpoint of {m} leaves");
+    }
+    if report.is_ok() {
+        println!("every leaf verifies against the signed checkpoint");
+        Ok(())
+    } else {
+        Err(Failure::from(format!(
+            "{} problem(s) found",
+            report.problems.len() as u64 + report.more_problems
+        )))
+    }
+}
+
+fn verify_receipt(path: &Path, key: &str) -> Result<(), Failure> {
+    let key = read_key(key)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let report = biscotte_shared::audit::verify_receipt(&text, &key)
+        .map_err(|e| Failure::from(format!("the receipt does not verify: {e}")))?;
+    let what = match &report.leaf {
+        biscotte_shared::leaf::Leaf::Decision(d) => format!(
+            "decision {} of {:?}: consent id {}, {} at {}",
+            d.record_id,
+            d.site,
+            d.consent_id,
+            d.method.as_str(),
+            export::rfc3339(d.server_time)
+        ),
+        biscotte_shared::leaf::Leaf::Legacy(l) => format!(
+            "decision {} of {:?} (logged before the tree)",
+            l.record.record_id, l.record.site
+        ),
+        biscotte_shared::leaf::Leaf::Revision(r) => {
+            format!("the publication of revision {}", r.revision)
+        }
+    };
+    println!(
+        "leaf {} is in {}'s signed tree of {} leaves: {what}{}",
+        report.index,
+        report.checkpoint.origin,
+        report.checkpoint.size,
+        if report.jwt_checked {
+            "; the JWT receipt is signed by the same key and names the same leaf"
+        } else {
+            ""
+        }
+    );
     Ok(())
+}
+
+async fn retention(
+    config: &Config,
+    site: Option<String>,
+    now: Option<String>,
+) -> Result<(), Failure> {
+    let now = match now {
+        Some(v) => export::parse_bound("--now", &v).map_err(|e| usage(e.to_string()))?,
+        None => crate::routes::now(),
+    };
+    let store = open_store(
+        config,
+        "nothing: the running server applies retention itself once a day",
+    )?;
+    let sites = match site {
+        Some(id) => match store.site(&id).await.map_err(|e| e.to_string())? {
+            Some(s) => vec![s],
+            None => {
+                store.shutdown().await;
+                return Err(usage(format!("unknown site {id:?}")));
+            }
+        },
+        None => store.sites().await.map_err(|e| e.to_string())?,
+    };
+    let mut result = Ok(());
+    for s in sites {
+        let cutoff = evidence::retention_cutoff(now, s.retention_days);
+        match store.retain(&s.id, cutoff).await {
+            Ok(r) => println!(
+                "site {:?}: erased {} decisions older than {} days (before {}); leaves below {} are past retention",
+                s.id,
+                r.erased,
+                s.retention_days,
+                export::rfc3339(cutoff),
+                r.erased_below
+            ),
+            Err(e) => {
+                result = Err(Failure::from(format!("site {:?}: {e}", s.id)));
+                break;
+            }
+        }
+    }
+    store.shutdown().await;
+    result
 }

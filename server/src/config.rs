@@ -3,8 +3,8 @@
 //! Precedence, lowest first: built-in defaults, then the TOML file (`--config FILE` or
 //! `BISCOTTE_CONFIG`), then environment variables (`BISCOTTE_BIND`, `BISCOTTE_DATA_DIR`,
 //! `BISCOTTE_KEY_PATH`, `BISCOTTE_WWW_DIR`, `BISCOTTE_BANNER_DIR`,
-//! `BISCOTTE_RATE_LIMIT_PER_MINUTE`, `BISCOTTE_TRUSTED_PROXIES`, `BISCOTTE_METRICS_BIND`), then
-//! command-line flags.
+//! `BISCOTTE_RATE_LIMIT_PER_MINUTE`, `BISCOTTE_TRUSTED_PROXIES`, `BISCOTTE_METRICS_BIND`,
+//! `BISCOTTE_PUBLIC_NAME`), then command-line flags.
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -42,7 +42,14 @@ pub struct Config {
     /// A second, private listener serving `GET /metrics` (Prometheus). Default off: metrics are
     /// never served on the public address.
     pub metrics_bind: Option<SocketAddr>,
+    /// The deployment's public name (`consent.example.fr`): each site's log is named
+    /// `<public_name>/<site>` in its checkpoints and verifier key. Pinned by the store's first
+    /// checkpoint: it never changes afterwards. Default [`DEFAULT_PUBLIC_NAME`].
+    pub public_name: String,
 }
+
+/// The public name of a deployment that did not set one: fine for a demo, not for production.
+pub const DEFAULT_PUBLIC_NAME: &str = "localhost";
 
 /// The file form: every key optional.
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +64,7 @@ struct ConfigFile {
     rate_limit_per_minute: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
     metrics_bind: Option<String>,
+    public_name: Option<String>,
 }
 
 impl Default for Config {
@@ -77,6 +85,7 @@ impl Config {
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             trusted_proxies: Vec::new(),
             metrics_bind: None,
+            public_name: DEFAULT_PUBLIC_NAME.to_owned(),
         }
     }
 
@@ -145,6 +154,15 @@ impl Config {
             config.metrics_bind = parse_metrics_bind("BISCOTTE_METRICS_BIND", v.trim())?;
         } else if let Some(v) = parsed.metrics_bind {
             config.metrics_bind = parse_metrics_bind("metrics_bind", v.trim())?;
+        }
+        if let Some(v) = env("BISCOTTE_PUBLIC_NAME") {
+            crate::evidence::check_public_name(v.trim())
+                .map_err(|e| format!("BISCOTTE_PUBLIC_NAME: {e}"))?;
+            config.public_name = v.trim().to_owned();
+        } else if let Some(v) = parsed.public_name {
+            crate::evidence::check_public_name(v.trim())
+                .map_err(|e| format!("public_name: {e}"))?;
+            config.public_name = v.trim().to_owned();
         }
         Ok(config)
     }

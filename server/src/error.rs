@@ -72,6 +72,8 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(why) => ApiError::Unavailable(format!(
                 "the decision log cannot record now ({why}); retry in a few seconds"
             )),
+            StoreError::DecisionIdReused(why) => ApiError::Conflict(why),
+            StoreError::OutOfRange(why) => ApiError::NotFound(why),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -1,8 +1,17 @@
 //! The consent log as auditors read it: CSV (one row a decision, cells a spreadsheet would run
-//! defused) or NDJSON (the stored records, byte for byte what the hash chain covers).
+//! defused), NDJSON (one JSON record a line), or a bundle (`biscotte_shared::audit`: the leaves'
+//! bytes with what checks them against a signed checkpoint, offline).
 
+use crate::store::{ExportRow, Store, StoreError, StoredLeaf};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use biscotte_shared::api::ConsentRecord;
+use biscotte_shared::audit::{BUNDLE_FORMAT, BundleHeader, BundleLeaf, ConsistencyProof};
+use biscotte_shared::leaf::Leaf;
+use biscotte_shared::merkle;
+use biscotte_shared::revision::hex;
 use biscotte_shared::{FieldError, Timestamp};
+use futures_util::stream::{BoxStream, StreamExt};
 use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
@@ -12,19 +21,32 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 pub enum Format {
     Csv,
     Ndjson,
+    /// One file an auditor verifies offline (`biscotte verify --bundle`).
+    Bundle,
 }
 
 impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
-            Format::Ndjson => "application/x-ndjson",
+            Format::Ndjson | Format::Bundle => "application/x-ndjson",
+        }
+    }
+
+    /// The file name extension of an export.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+            Format::Bundle => "bundle.ndjson",
         }
     }
 }
 
 pub const CSV_HEADER: &[&str] = &[
+    "leaf_index",
     "record_id",
+    "status",
     "server_time",
     "site",
     "consent_id",
@@ -38,6 +60,8 @@ pub const CSV_HEADER: &[&str] = &[
     "language",
     "url",
     "undeleted_cookies",
+    "decision_id",
+    "leaf_hash",
     "prev_hash",
     "hash",
 ];
@@ -107,7 +131,9 @@ fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
 
 pub fn csv_row(r: &ConsentRecord) -> Vec<u8> {
     csv_line([
+        r.leaf_index.to_string(),
         r.record_id.to_string(),
+        "recorded".to_owned(),
         rfc3339(r.server_time),
         r.site.clone(),
         r.consent_id.clone(),
@@ -121,9 +147,36 @@ pub fn csv_row(r: &ConsentRecord) -> Vec<u8> {
         r.language.code().to_owned(),
         r.url.clone().unwrap_or_default(),
         r.undeleted_cookies.join(" "),
-        r.prev_hash.clone(),
-        r.hash.clone(),
+        r.decision_id.clone().unwrap_or_default(),
+        r.leaf_hash.clone(),
+        r.prev_hash.clone().unwrap_or_default(),
+        r.hash.clone().unwrap_or_default(),
     ])
+}
+
+/// A decision retention erased: its number, time and hash, and nothing of the visitor.
+fn csv_erased(
+    site: &str,
+    leaf_index: u64,
+    record_id: u64,
+    time: Timestamp,
+    hash: &[u8; 32],
+) -> Vec<u8> {
+    let mut cells = vec![String::new(); CSV_HEADER.len()];
+    let mut set = |name: &str, value: String| {
+        if let Some(i) = CSV_HEADER.iter().position(|h| *h == name)
+            && let Some(cell) = cells.get_mut(i)
+        {
+            *cell = value;
+        }
+    };
+    set("leaf_index", leaf_index.to_string());
+    set("record_id", record_id.to_string());
+    set("status", "erased".to_owned());
+    set("server_time", rfc3339(time));
+    set("site", site.to_owned());
+    set("leaf_hash", hex(hash));
+    csv_line(cells)
 }
 
 pub fn ndjson_line(r: &ConsentRecord) -> Vec<u8> {
@@ -132,10 +185,122 @@ pub fn ndjson_line(r: &ConsentRecord) -> Vec<u8> {
     line
 }
 
-/// One record in the chosen format.
-pub fn render(format: Format, r: &ConsentRecord) -> Vec<u8> {
-    match format {
-        Format::Csv => csv_row(r),
-        Format::Ndjson => ndjson_line(r),
+/// One row in the chosen format (CSV or NDJSON).
+pub fn render(format: Format, site: &str, row: &ExportRow) -> Vec<u8> {
+    match (format, row) {
+        (Format::Csv, ExportRow::Record(r)) => csv_row(r),
+        (_, ExportRow::Record(r)) => ndjson_line(r),
+        (
+            Format::Csv,
+            ExportRow::Erased {
+                leaf_index,
+                record_id,
+                server_time,
+                leaf_hash,
+            },
+        ) => csv_erased(site, *leaf_index, *record_id, *server_time, leaf_hash),
+        (
+            _,
+            ExportRow::Erased {
+                leaf_index,
+                record_id,
+                server_time,
+                leaf_hash,
+            },
+        ) => {
+            let mut line = serde_json::to_vec(&serde_json::json!({
+                "leaf_index": leaf_index,
+                "record_id": record_id,
+                "server_time": server_time,
+                "erased": true,
+                "leaf_hash": hex(leaf_hash),
+            }))
+            .unwrap_or_default();
+            line.push(b'\n');
+            line
+        }
     }
+}
+
+/// A bundle of `site`'s log for `from <= server_time < to`, checked against its latest
+/// checkpoint: the header line, then a stream of leaf lines. `since` asks for consistency proofs
+/// from those earlier sizes. Memory stays flat: the leaves are streamed from the store.
+pub async fn bundle(
+    store: &dyn Store,
+    site: &str,
+    verifier_key: String,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    since: &[u64],
+) -> Result<(Vec<u8>, BoxStream<'static, Result<Vec<u8>, StoreError>>), StoreError> {
+    let checkpoint = store.checkpoint(site).await?.ok_or_else(|| {
+        StoreError::OutOfRange(format!("site {site:?} has no signed checkpoint yet"))
+    })?;
+    let n = checkpoint.size;
+    let begin = match from {
+        Some(t) => store.index_at(site, t).await?.min(n),
+        None => 0,
+    };
+    let end = match to {
+        Some(t) => store.index_at(site, t).await?.min(n),
+        None => n,
+    }
+    .max(begin);
+    let b64 = |hashes: Vec<[u8; 32]>| hashes.iter().map(|h| STANDARD.encode(h)).collect();
+    let left = b64(store.nodes(site, &merkle::decompose(0, begin)).await?);
+    let right = b64(store.nodes(site, &merkle::decompose(end, n)).await?);
+    let mut consistency = Vec::new();
+    for &m in since {
+        if m > n {
+            return Err(StoreError::OutOfRange(format!(
+                "since={m} is beyond the log's latest checkpoint ({n} leaves)"
+            )));
+        }
+        consistency.push(ConsistencyProof {
+            from: m,
+            proof: b64(store.consistency_proof(site, m, n).await?),
+        });
+    }
+    let header = BundleHeader {
+        bundle: BUNDLE_FORMAT.to_owned(),
+        site: site.to_owned(),
+        origin: biscotte_shared::note::Checkpoint::parse(
+            &biscotte_shared::note::SignedNote::parse(&checkpoint.text)
+                .map(|n| n.body)
+                .unwrap_or_default(),
+        )
+        .map(|c| c.origin)
+        .unwrap_or_default(),
+        verifier_key,
+        checkpoint: checkpoint.text.clone(),
+        from: from.map(rfc3339),
+        to: to.map(rfc3339),
+        begin,
+        end,
+        left,
+        right,
+        consistency,
+    };
+    let mut head = serde_json::to_vec(&header)?;
+    head.push(b'\n');
+    let lines = store.leaves(site, begin, end).map(|entry| {
+        let (index, stored) = entry?;
+        let line = match stored {
+            StoredLeaf::Present(bytes) => {
+                let leaf = Leaf::decode(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("leaf {index}: {e}")))?;
+                BundleLeaf::present(index, &bytes, &leaf)
+            }
+            StoredLeaf::Erased {
+                kind,
+                record_id,
+                server_time,
+                hash,
+            } => BundleLeaf::erased(index, &hash, kind, record_id.unwrap_or(0), server_time),
+        };
+        let mut out = serde_json::to_vec(&line)?;
+        out.push(b'\n');
+        Ok(out)
+    });
+    Ok((head, lines.boxed()))
 }

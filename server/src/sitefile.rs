@@ -1,7 +1,8 @@
 //! `site.toml`: how a site owner describes a site — its registration (`[site]`) and its consent
 //! configuration (`[consent]`), whose services may start from the catalogue (`use = "…"`).
 
-use crate::store::NewSite;
+use crate::evidence::DEFAULT_RETENTION_DAYS;
+use crate::store::{NewSite, SiteSettings};
 use biscotte_shared::catalogue::{self, Catalogue, ServiceEntry};
 use biscotte_shared::config::SiteConfigInput;
 use biscotte_shared::{FieldError, SiteConfig, Timestamp};
@@ -16,6 +17,20 @@ pub struct SiteSection {
     /// Origins whose pages may load the banner (`https://www.example.fr`).
     #[serde(default)]
     pub origins: Vec<String>,
+    /// Who may read the log's checkpoints and hash tiles: `"public"` (the default: anyone can
+    /// compare what they were shown) or `"auditors"` (the site's auditors only).
+    #[serde(default)]
+    pub checkpoints: Option<CheckpointAccess>,
+    /// Days a decision's content is kept before retention erases it, keeping its hash.
+    #[serde(default)]
+    pub retention_days: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckpointAccess {
+    Public,
+    Auditors,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,6 +48,8 @@ pub struct ValidSite {
     pub origins: Vec<String>,
     pub config: SiteConfig,
     pub warnings: Vec<String>,
+    pub checkpoints_public: bool,
+    pub retention_days: u32,
 }
 
 impl ValidSite {
@@ -44,9 +61,23 @@ impl ValidSite {
             origins: self.origins,
             config: self.config,
             now,
+            checkpoints_public: self.checkpoints_public,
+            retention_days: self.retention_days,
+        }
+    }
+
+    /// The settings a publication of this file applies.
+    pub fn settings(&self) -> SiteSettings {
+        SiteSettings {
+            origins: Some(self.origins.clone()),
+            checkpoints_public: Some(self.checkpoints_public),
+            retention_days: Some(self.retention_days),
         }
     }
 }
+
+/// The longest retention a site may set: 30 years.
+pub const MAX_RETENTION_DAYS: i64 = 10_958;
 
 pub fn is_valid_site_id(id: &str) -> bool {
     (1..=40).contains(&id.len())
@@ -91,6 +122,23 @@ impl SiteFile {
                 ));
             }
         }
+        let retention_days = match self.site.retention_days {
+            None => DEFAULT_RETENTION_DAYS,
+            Some(days) => match u32::try_from(days) {
+                Ok(d) if (1..=MAX_RETENTION_DAYS).contains(&days) => d,
+                _ => {
+                    errors.push(FieldError::new(
+                        "site.retention_days",
+                        format!(
+                            "{days} is out of range: write the days a decision's content is kept, \
+                             from 1 to {MAX_RETENTION_DAYS} (default {DEFAULT_RETENTION_DAYS}, five years)"
+                        ),
+                    ));
+                    DEFAULT_RETENTION_DAYS
+                }
+            },
+        };
+        let checkpoints_public = self.site.checkpoints != Some(CheckpointAccess::Auditors);
         let in_consent = |errors: Vec<FieldError>| {
             errors
                 .into_iter()
@@ -111,6 +159,8 @@ impl SiteFile {
                 name: self.site.name,
                 origins: self.site.origins,
                 config,
+                checkpoints_public,
+                retention_days,
             }),
             Ok(_) => Err(errors),
             Err(more) => {

@@ -63,6 +63,19 @@ impl PublishedConfig {
         }
     }
 
+    /// The full SHA-256 of what the revision's recipe covers (the configuration and the words
+    /// kept with it), as a revision leaf of the log records it; `None` for a revision of recipe 2
+    /// stored without its words, which cannot match anything.
+    pub fn content_hash(&self) -> Option<[u8; 32]> {
+        match (self.recipe, &self.words) {
+            (Recipe::V1, _) => {
+                Some(Recipe::V1.content_hash(&self.config, &BannerWords::built_in()))
+            }
+            (Recipe::V2, Some(words)) => Some(Recipe::V2.content_hash(&self.config, words)),
+            (Recipe::V2, None) => None,
+        }
+    }
+
     /// Whether the revision is what its recipe computes from what was kept with it: the check
     /// an auditor makes, and `biscotte verify`.
     pub fn revision_matches(&self) -> bool {
@@ -286,20 +299,31 @@ fn entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, bool)>, D::Er
     d.deserialize_map(Entries)
 }
 
-/// The answer to a recorded decision.
+/// The answer to a recorded decision (and, the same, to a retry of it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentResponse {
     pub record_id: u64,
     pub server_time: Timestamp,
-    /// A JWT (EdDSA) naming site, consent id, revision, choices and time, signed with the key
-    /// published at `/.well-known/jwks.json`.
+    /// A JWT (EdDSA) naming site, consent id, revision, choices, time, leaf index and leaf hash,
+    /// signed with the key published at `/.well-known/jwks.json`.
     pub receipt: String,
+    /// The record's position in its site's tree, from 0.
+    pub leaf_index: u64,
+    /// SHA-256(0x00 ‖ leaf bytes), in lowercase hex.
+    pub leaf_hash: String,
+    /// A C2SP tlog-proof: the leaf bytes (`extra`), the inclusion hashes and the signed
+    /// checkpoint of the batch the record was made durable in.
+    pub proof: String,
 }
 
-/// One entry of a site's decision log, as stored and exported.
+/// A decision of a site's log, as the API and the exports show it: the fields of its leaf
+/// (`crate::leaf`), where it sits in the site's tree, and its leaf hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRecord {
-    /// Position in the site's log, from 1, without gaps.
+    /// Position of the record's leaf in its site's tree, from 0. Revision leaves (publications)
+    /// sit between decisions, so it runs ahead of `record_id`.
+    pub leaf_index: u64,
+    /// Position among the site's decisions, from 1, without gaps.
     pub record_id: u64,
     pub site: String,
     pub consent_id: String,
@@ -312,14 +336,20 @@ pub struct ConsentRecord {
     pub language: Lang,
     pub url: Option<String>,
     /// Declared cookies of refused services still there after the banner tried to delete them.
-    /// Left out when empty, as in every record stored before it existed, whose hash is unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undeleted_cookies: Vec<String>,
-    /// Hash of the previous record of this site (64 zeros for the first).
-    pub prev_hash: String,
-    /// SHA-256 over `prev_hash` and this record's other fields: the chain that makes the log
-    /// tamper-evident.
-    pub hash: String,
+    /// The id the banner drew for this decision (absent for banners that send none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+    /// SHA-256(0x00 ‖ leaf bytes), in hex: the record's hash in the site's Merkle tree.
+    pub leaf_hash: String,
+    /// Records logged before the tree (a legacy leaf) keep the hash chain they were logged in:
+    /// the hash of the record before (64 zeros for the first) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
+    /// … and SHA-256 over this record's JSON with `hash` empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// The one error envelope of the API.

@@ -18,6 +18,7 @@ mod prelude {
 }
 
 pub mod api;
+pub mod audit;
 pub mod banner_config;
 /// Only the server needs it: without the feature, the banner cannot link it.
 #[cfg(feature = "catalogue")]

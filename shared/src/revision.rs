@@ -48,8 +48,19 @@ impl Recipe {
     /// The revision of `config` shown with `words` under this recipe (recipe 1 leaves the words
     /// out).
     pub fn revision_of(self, config: &SiteConfig, words: &BannerWords) -> Revision {
+        Revision::hash(&self.covered(config, words))
+    }
+
+    /// The full SHA-256 of what this recipe covers, of which a revision is the first 128 bits:
+    /// what a revision leaf of the transparency log records (`crate::leaf`).
+    pub fn content_hash(self, config: &SiteConfig, words: &BannerWords) -> [u8; 32] {
+        Sha256::digest(self.covered(config, words)).into()
+    }
+
+    /// The bytes this recipe hashes.
+    fn covered(self, config: &SiteConfig, words: &BannerWords) -> Vec<u8> {
         match self {
-            Recipe::V1 => Revision::hash(&serde_json::to_vec(config).unwrap_or_default()),
+            Recipe::V1 => serde_json::to_vec(config).unwrap_or_default(),
             Recipe::V2 => {
                 // Field order here is the hash input's field order.
                 #[derive(Serialize)]
@@ -63,7 +74,7 @@ impl Recipe {
                     config,
                     words,
                 };
-                Revision::hash(&serde_json::to_vec(&covered).unwrap_or_default())
+                serde_json::to_vec(&covered).unwrap_or_default()
             }
         }
     }

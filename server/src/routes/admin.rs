@@ -55,7 +55,7 @@ pub async fn publish(
     }
     let published = state
         .store
-        .publish(&site.id, site.config, Some(site.origins), now())
+        .publish(&site.id, site.config.clone(), site.settings(), now())
         .await?;
     Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": site.warnings })))
 }

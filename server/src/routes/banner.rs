@@ -1,7 +1,7 @@
 //! What the banner calls: its projection of the live revision, the published configuration, and
 //! recording a decision.
 
-use super::{own_origin, registered_site};
+use super::{now, own_origin, registered_site};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::roles::MaybeRecorder;
@@ -218,7 +218,8 @@ fn page_url(url: Option<String>) -> Result<Option<String>, ApiError> {
         .map_err(ApiError::Invalid)
 }
 
-/// `POST /api/v1/sites/{site}/consents`: validate, stamp server time, append durably, sign.
+/// `POST /api/v1/sites/{site}/consents`: validate, append durably (stamped with server time,
+/// once per decision id), answer with the receipt and the record's proof.
 pub async fn record(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -260,24 +261,35 @@ pub async fn record(
     decision
         .check_undeleted(&body.undeleted_cookies, &shown.config)
         .map_err(ApiError::Invalid)?;
-    let record = state
+    let logged = state
         .store
-        .append(NewDecision {
-            site: site.into_inner(),
-            revision,
-            policy_version: shown.config.policy_version.clone(),
-            decision,
-            language: body.language,
-            url: page_url(body.url)?,
-            undeleted_cookies: body.undeleted_cookies,
-        })
+        .append(
+            NewDecision {
+                site: site.into_inner(),
+                revision,
+                policy_version: shown.config.policy_version.clone(),
+                decision,
+                language: body.language,
+                url: page_url(body.url)?,
+                undeleted_cookies: body.undeleted_cookies,
+                decision_id: body.decision_id,
+            },
+            now(),
+        )
         .await?;
-    let receipt = state.signer.receipt(&record)?;
+    let receipt = state.signer.receipt(&logged.record)?;
     let mut builder = HttpResponse::Created();
     with_cors(&mut builder, &origin);
+    if logged.repeated {
+        // A retry of a decision already logged: the first record, and nothing new logged.
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
     Ok(builder.json(ConsentResponse {
-        record_id: record.record_id,
-        server_time: record.server_time,
+        record_id: logged.record.record_id,
+        server_time: logged.record.server_time,
         receipt,
+        leaf_index: logged.record.leaf_index,
+        leaf_hash: logged.record.leaf_hash.clone(),
+        proof: logged.tlog_proof(),
     }))
 }

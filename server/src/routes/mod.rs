@@ -8,6 +8,7 @@ pub mod banner;
 pub mod fallback;
 pub mod health;
 pub mod limit;
+pub mod log;
 pub mod observe;
 pub mod panic;
 pub mod roles;

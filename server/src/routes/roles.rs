@@ -99,3 +99,21 @@ impl FromRequest for MaybeRecorder {
         })
     }
 }
+
+/// A read that is public for some sites and for auditors only on others: the auditor token of
+/// the site in the path when one is sent (`Some`), or no token at all (`None`). A wrong token is
+/// refused, never treated as absent.
+#[derive(Debug)]
+pub struct MaybeAuditor(pub Option<TokenClaims>);
+
+impl FromRequest for MaybeAuditor {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match bearer_token(req) {
+            Ok(None) => Ok(MaybeAuditor(None)),
+            Ok(Some(token)) => authorize(req, token, Role::Auditor).map(|c| MaybeAuditor(Some(c))),
+            Err(e) => Err(e),
+        })
+    }
+}

@@ -4,18 +4,27 @@
 //! behind it today, and a PostgreSQL backend will implement the same trait. Every backend passes
 //! the contract suite in `tests/integration/store_contract.rs`.
 //!
-//! Promises every backend keeps:
-//! - a decision is acknowledged only once it is durable;
-//! - each site's log is append-only, numbered from 1 without gaps, hash-chained, and stamped with
-//!   server time in log order (so log order is time order);
+//! The evidence itself (numbering, server time, leaf bytes, the tree, checkpoints, the
+//! exactly-once rule, retention's cut-off) is made by `crate::evidence`; a backend stores what it
+//! produces. Promises every backend keeps:
+//! - a decision is acknowledged only once it is durable, with a checkpoint that covers it;
+//! - each site's log is one Merkle tree, append-only, its decisions numbered from 1 without gaps,
+//!   stamped with server time in log order (so log order is time order);
+//! - every checkpoint it signs extends every earlier one, and all are kept;
+//! - a decision id is logged once: a repeat gets the first record back;
 //! - a published revision is never overwritten: proofs point at the text the visitor saw.
 
 mod sled_store;
+mod sled_upgrade;
+mod sled_writer;
 mod writer;
 
 pub use sled_store::SledStore;
 
+pub use crate::evidence::{Logged, SignedCheckpoint, TrustRoot};
 use biscotte_shared::api::{ConsentRecord, PublishedConfig};
+use biscotte_shared::leaf::LeafKind;
+use biscotte_shared::merkle::Hash;
 use biscotte_shared::{Decision, Lang, Revision, SiteConfig, Timestamp};
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
@@ -30,6 +39,21 @@ pub struct SiteRecord {
     pub origins: Vec<String>,
     pub created_at: Timestamp,
     pub current_revision: Revision,
+    /// Whether anyone may read the log's checkpoints and hash tiles (the default), or only the
+    /// site's auditors. A checkpoint's size tells how many entries the site logged.
+    #[serde(default = "public")]
+    pub checkpoints_public: bool,
+    /// Days a decision's content is kept before retention erases it (its hash stays).
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+fn public() -> bool {
+    true
+}
+
+fn default_retention() -> u32 {
+    crate::evidence::DEFAULT_RETENTION_DAYS
 }
 
 /// What can go wrong in a store, in words that do not depend on the engine.
@@ -49,6 +73,15 @@ pub enum StoreError {
     /// The store cannot take writes now (shutting down, or its writer is stuck); retry later.
     #[error("the store cannot record now: {0}")]
     Unavailable(String),
+    /// The store's logs are pinned to another signing key or public name.
+    #[error("{0}")]
+    TrustRoot(String),
+    /// A decision id already logged for another decision.
+    #[error("{0}")]
+    DecisionIdReused(String),
+    /// A leaf index, size or range the log does not have.
+    #[error("{0}")]
+    OutOfRange(String),
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -65,10 +98,20 @@ pub struct NewSite {
     pub origins: Vec<String>,
     pub config: SiteConfig,
     pub now: Timestamp,
+    pub checkpoints_public: bool,
+    pub retention_days: u32,
 }
 
-/// A validated decision on its way into a site's log. The store stamps server time and the
-/// record number itself, under the log's own order.
+/// What a publication changes besides the configuration: each `None` keeps what the site has.
+#[derive(Clone, Debug, Default)]
+pub struct SiteSettings {
+    pub origins: Option<Vec<String>>,
+    pub checkpoints_public: Option<bool>,
+    pub retention_days: Option<u32>,
+}
+
+/// A validated decision on its way into a site's log. The store stamps server time (never before
+/// the log's latest) and the record number itself, under the log's own order.
 #[derive(Clone, Debug)]
 pub struct NewDecision {
     pub site: String,
@@ -79,6 +122,51 @@ pub struct NewDecision {
     pub url: Option<String>,
     /// Declared cookies of refused services the banner saw survive their deletion.
     pub undeleted_cookies: Vec<String>,
+    /// The banner's id for this decision: a repeat is answered with the first record.
+    pub decision_id: Option<String>,
+}
+
+/// A leaf as a store holds it: its bytes, or, once retention erased its content, what stays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoredLeaf {
+    Present(Vec<u8>),
+    Erased {
+        kind: LeafKind,
+        /// The decision's number, for the kinds that are decisions.
+        record_id: Option<u64>,
+        server_time: Timestamp,
+        hash: Hash,
+    },
+}
+
+/// A row of a CSV or NDJSON export: a decision, or what retention left of one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // streamed one at a time
+pub enum ExportRow {
+    Record(ConsentRecord),
+    Erased {
+        leaf_index: u64,
+        record_id: u64,
+        server_time: Timestamp,
+        leaf_hash: Hash,
+    },
+}
+
+/// A revision leaf of a site's log, by index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionEntry {
+    pub index: u64,
+    pub bytes: Vec<u8>,
+    pub leaf: biscotte_shared::leaf::RevisionLeaf,
+}
+
+/// What one retention pass erased.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Decisions whose content was erased by this pass.
+    pub erased: u64,
+    /// Leaves below this index are past retention (erased decisions, kept revisions).
+    pub erased_below: u64,
 }
 
 /// The storage behind the server. Reads never wait for writes; writes are serialised by the
@@ -91,18 +179,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every registered site, ordered by id.
     async fn sites(&self) -> Result<Vec<Arc<SiteRecord>>, StoreError>;
 
-    /// Registers a site and publishes its first revision; [`StoreError::SiteExists`] when the id
-    /// is taken.
+    /// Registers a site and publishes its first revision (a revision leaf, and the log's first
+    /// checkpoint); [`StoreError::SiteExists`] when the id is taken.
     async fn create_site(&self, site: NewSite) -> Result<PublishedConfig, StoreError>;
 
-    /// Publishes a revision of a site's configuration (nothing is written when neither the
-    /// revision nor the origins change) and updates its origins when given. Re-publishing an
+    /// Publishes a revision of a site's configuration and updates its settings when given. A
+    /// revision that goes live (new, or an earlier one again) is logged as a revision leaf;
+    /// nothing is written when neither the revision nor a setting changes. Re-publishing an
     /// earlier revision keeps its first publication time.
     async fn publish(
         &self,
         id: &str,
         config: SiteConfig,
-        origins: Option<Vec<String>>,
+        settings: SiteSettings,
         now: Timestamp,
     ) -> Result<PublishedConfig, StoreError>;
 
@@ -128,17 +217,70 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(Some((record, published)))
     }
 
-    /// Appends a decision to its site's log and answers once it is durable.
-    async fn append(&self, decision: NewDecision) -> Result<ConsentRecord, StoreError>;
+    /// Appends a decision that arrived at `now` to its site's log, and answers once it is
+    /// durable, with its proof in the checkpoint of its batch. A decision whose id is already
+    /// logged is answered with the first record (`repeated`), and nothing is written.
+    async fn append(&self, decision: NewDecision, now: Timestamp) -> Result<Logged, StoreError>;
 
-    /// Every record of a site's log with `from <= server_time < to`, in log order, as a stream
-    /// (an export can be larger than memory).
+    /// The latest signed checkpoint of a site's log.
+    async fn checkpoint(&self, site: &str) -> Result<Option<Arc<SignedCheckpoint>>, StoreError>;
+
+    /// The signed checkpoint of a site's log at `size`, if one was signed at that size.
+    async fn checkpoint_at(&self, site: &str, size: u64) -> Result<Option<String>, StoreError>;
+
+    /// Every signed checkpoint of a site's log, by size.
+    fn checkpoints(&self, site: &str) -> BoxStream<'static, Result<(u64, String), StoreError>>;
+
+    /// The leaves with `begin <= index < end`, in order, as a stream.
+    fn leaves(
+        &self,
+        site: &str,
+        begin: u64,
+        end: u64,
+    ) -> BoxStream<'static, Result<(u64, StoredLeaf), StoreError>>;
+
+    /// The first leaf index whose server time is `time` or later (the log's size when none).
+    async fn index_at(&self, site: &str, time: Timestamp) -> Result<u64, StoreError>;
+
+    /// Hashes of complete subtrees (`(level, index)`, as `merkle::decompose` names them) of a
+    /// site's tree.
+    async fn nodes(&self, site: &str, nodes: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError>;
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    async fn inclusion_proof(
+        &self,
+        site: &str,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, StoreError>;
+
+    /// The consistency proof between the trees of `old` and `new` leaves.
+    async fn consistency_proof(
+        &self,
+        site: &str,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash>, StoreError>;
+
+    /// The revision leaves of a site's log, in order (they stay readable after retention).
+    async fn revision_leaves(&self, site: &str) -> Result<Vec<RevisionEntry>, StoreError>;
+
+    /// Erases the content of the decisions stamped before `cutoff`, as a prefix of the log,
+    /// keeping every hash; runs in the backend's single writer (or under its lock), so one pass
+    /// at a time.
+    async fn retain(&self, site: &str, cutoff: Timestamp) -> Result<Retained, StoreError>;
+
+    /// The name and key the store's logs are signed with, once its first checkpoint is signed.
+    fn trust_root(&self) -> Option<TrustRoot>;
+
+    /// Every decision of a site's log with `from <= server_time < to`, in log order, as a stream
+    /// (an export can be larger than memory); erased decisions as such.
     fn records(
         &self,
         site: &str,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-    ) -> BoxStream<'static, Result<ConsentRecord, StoreError>>;
+    ) -> BoxStream<'static, Result<ExportRow, StoreError>>;
 
     /// The records of one visitor (by consent id), oldest first.
     async fn records_of_visitor(

@@ -1,33 +1,54 @@
-//! The sled engine behind [`Store`]: the only code that imports sled.
+//! The sled engine behind [`Store`]: opening a store, its trees, and the reads. The writes are
+//! `sled_writer.rs`'s, the upgrade of stores written before the tree `sled_upgrade.rs`'s; these
+//! three files are the only code that imports sled.
 //!
-//! Trees: `sites` (id → [`SiteRecord`]), `configs` (site, revision → [`PublishedConfig`]),
-//! `log/<site>` (big-endian sequence number → [`ConsentRecord`], append-only, so a range scan is
-//! time order), `by_visitor` (site, consent id, sequence → nothing).
+//! Trees: `meta` (`format`, and `trust_root` once a checkpoint is signed), `sites` (id →
+//! [`SiteRecord`]), `configs` (site, revision → [`PublishedConfig`]), and per site:
+//! `leaves/<site>` (big-endian leaf index → the leaf's bytes, or what retention left of it),
+//! `hashes/<site>` (`t` + block → the 256 leaf hashes of a complete block, a level-0 hash tile;
+//! `r` + block → that block's root), `checkpoints/<site>` (big-endian size → signed note);
+//! shared indexes: `by_visitor` (site, consent id, leaf index), `decision_ids` (site, decision
+//! id → leaf index), `revision_leaves` (site, leaf index) and `retention` (site → the index below
+//! which decisions are erased).
 //!
 //! sled 0.34 locks up when requests call `flush_async` concurrently and run multi-tree
 //! transactions while flushes are in flight (its issues #1308 and #1412). So one writer thread
 //! owns every write and every flush, and sled's own background flusher is off: requests queue
-//! their write and wait; the writer applies a batch of them, makes it durable with one `flush`
-//! (group commit), then answers the whole batch. No transaction is ever opened. Readers use
-//! sled's lock-free reads and in-memory copies of the site records, so they never wait for it.
+//! their write and wait; the writer applies a batch of them, signs one checkpoint per site it
+//! touched, makes everything durable with one `flush` (group commit), then answers the whole
+//! batch. No transaction is ever opened: within a batch, a leaf is written before its indexes
+//! and tiles, and the checkpoint last, so after a crash what is on disk is a prefix of the
+//! batch, which opening repairs. Readers use sled's lock-free reads, and each site's tree edge
+//! (held in memory, shared with the writer) for proofs.
 
-use super::writer::{FairQueue, Heartbeat, MAX_BATCH};
-use super::{NewDecision, NewSite, SiteRecord, Store, StoreError};
-use crate::proof;
-use biscotte_shared::api::{ConsentRecord, PublishedConfig};
+use super::sled_writer::{Command, Writer};
+use super::writer::Heartbeat;
+use super::{
+    ExportRow, NewDecision, NewSite, Retained, RevisionEntry, SiteRecord, SiteSettings, Store,
+    StoreError, StoredLeaf,
+};
+use crate::evidence::{LogKey, LogTail, Logged, SignedCheckpoint, TrustRoot, read_tree};
+use biscotte_shared::api::PublishedConfig;
+use biscotte_shared::leaf::{Leaf, LeafKind};
+use biscotte_shared::merkle::{self, Hash, TILE_WIDTH, TreeEdge};
+use biscotte_shared::note;
 use biscotte_shared::{Revision, SiteConfig, Timestamp};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Writes waiting for the writer; beyond this, requests wait to enqueue.
-const QUEUE_CAPACITY: usize = 16_384;
+pub(super) const QUEUE_CAPACITY: usize = 16_384;
 
 /// How long a request waits for its write before answering that the store is unavailable.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The store format this release writes (`meta`/`format`); stores without it were written by
+/// releases up to a41f9c0 and are upgraded when opened.
+pub(super) const FORMAT: &[u8] = b"tlog-1";
 
 /// Called by the writer after each durable batch with its size and how long it took.
 pub type BatchHook = Arc<dyn Fn(usize, Duration) + Send + Sync>;
@@ -38,47 +59,176 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// The sled trees and the readers' in-memory copies, shared by readers and the writer.
-struct Shared {
-    db: sled::Db,
-    sites_tree: sled::Tree,
-    configs_tree: sled::Tree,
-    by_visitor: sled::Tree,
-    logs: RwLock<HashMap<String, sled::Tree>>,
-    /// Every site, as last made durable. Only the writer changes it.
-    sites: RwLock<BTreeMap<String, Arc<SiteRecord>>>,
-    /// Published revisions already read; immutable, so a copy never goes stale.
-    configs: RwLock<HashMap<Vec<u8>, Arc<PublishedConfig>>>,
+/// One site's log: its trees, and its tree's right edge and latest durable checkpoint.
+pub(super) struct SiteLog {
+    pub leaves: sled::Tree,
+    pub hashes: sled::Tree,
+    pub checkpoints: sled::Tree,
+    pub tree: Arc<RwLock<TreeEdge>>,
+    /// The latest checkpoint on disk: readers never see one before it is durable.
+    pub latest: RwLock<Option<Arc<SignedCheckpoint>>>,
 }
 
-fn config_key(site: &str, revision: &Revision) -> Vec<u8> {
+/// The sled trees and the readers' in-memory copies, shared by readers and the writer.
+pub(super) struct Shared {
+    pub db: sled::Db,
+    pub meta: sled::Tree,
+    pub sites_tree: sled::Tree,
+    pub configs_tree: sled::Tree,
+    pub by_visitor: sled::Tree,
+    pub decision_ids: sled::Tree,
+    pub revision_leaves: sled::Tree,
+    pub retention: sled::Tree,
+    pub logs: RwLock<HashMap<String, Arc<SiteLog>>>,
+    /// Every site, as last made durable. Only the writer changes it.
+    pub sites: RwLock<BTreeMap<String, Arc<SiteRecord>>>,
+    /// Published revisions already read; immutable, so a copy never goes stale.
+    pub configs: RwLock<HashMap<Vec<u8>, Arc<PublishedConfig>>>,
+    pub trust_root: RwLock<Option<TrustRoot>>,
+}
+
+pub(super) fn config_key(site: &str, revision: &Revision) -> Vec<u8> {
     [site.as_bytes(), b"\0", revision.as_str().as_bytes()].concat()
 }
 
-fn visitor_prefix(site: &str, consent_id: &str) -> Vec<u8> {
-    [site.as_bytes(), b"\0", consent_id.as_bytes(), b"\0"].concat()
+pub(super) fn visitor_key(site: &str, consent_id: &str, index: u64) -> Vec<u8> {
+    [
+        site.as_bytes(),
+        b"\0",
+        consent_id.as_bytes(),
+        b"\0",
+        &index.to_be_bytes(),
+    ]
+    .concat()
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(super) fn site_prefix(site: &str) -> Vec<u8> {
+    [site.as_bytes(), b"\0"].concat()
+}
+
+pub(super) fn decision_id_key(site: &str, decision_id: &str) -> Vec<u8> {
+    [site.as_bytes(), b"\0", decision_id.as_bytes()].concat()
+}
+
+pub(super) fn tile_key(block: u64) -> [u8; 9] {
+    let mut k = [b't'; 9];
+    k[1..].copy_from_slice(&block.to_be_bytes());
+    k
+}
+
+pub(super) fn root_key(block: u64) -> [u8; 9] {
+    let mut k = [b'r'; 9];
+    k[1..].copy_from_slice(&block.to_be_bytes());
+    k
+}
+
+pub(super) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     // No code panics while holding these locks; a poisoned one still holds consistent data.
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Shared {
-    fn log(&self, site: &str) -> Result<sled::Tree, StoreError> {
-        if let Some(tree) = read(&self.logs).get(site) {
-            return Ok(tree.clone());
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The first byte of what retention leaves of a leaf; a leaf's own bytes start with its
+/// encoding version (1).
+const ERASED: u8 = 0xFF;
+
+/// Reads a stored leaf value.
+pub(super) fn stored_leaf(value: &[u8]) -> Result<StoredLeaf, StoreError> {
+    if value.first() != Some(&ERASED) {
+        return Ok(StoredLeaf::Present(value.to_vec()));
+    }
+    let bad = || StoreError::Corrupt("an erased leaf's marker is damaged".into());
+    let kind = match value.get(1) {
+        Some(0) => LeafKind::Legacy,
+        Some(1) => LeafKind::Decision,
+        Some(2) => LeafKind::Revision,
+        _ => return Err(bad()),
+    };
+    let record_id = match value.get(2) {
+        Some(0) => None,
+        Some(1) => Some(value.get(3..11).and_then(be_u64).ok_or_else(bad)?),
+        _ => return Err(bad()),
+    };
+    let time = value
+        .get(11..19)
+        .and_then(|b| b.try_into().ok())
+        .map(i64::from_be_bytes)
+        .ok_or_else(bad)?;
+    let hash: Hash = value
+        .get(19..51)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
+    Ok(StoredLeaf::Erased {
+        kind,
+        record_id,
+        server_time: Timestamp::from_millis(time),
+        hash,
+    })
+}
+
+/// What retention writes in place of a leaf: its kind, number, time and hash.
+pub(super) fn erased_value(leaf: &Leaf, hash: &Hash) -> Vec<u8> {
+    let mut v = Vec::with_capacity(51);
+    v.push(ERASED);
+    v.push(leaf.kind() as u8);
+    match leaf.record_id() {
+        Some(id) => {
+            v.push(1);
+            v.extend_from_slice(&id.to_be_bytes());
         }
-        let tree = self.db.open_tree(format!("log/{site}"))?;
-        write(&self.logs).insert(site.to_owned(), tree.clone());
-        Ok(tree)
+        None => {
+            v.push(0);
+            v.extend_from_slice(&[0; 8]);
+        }
+    }
+    v.extend_from_slice(&leaf.server_time().as_millis().to_be_bytes());
+    v.extend_from_slice(hash);
+    v
+}
+
+impl StoredLeaf {
+    /// The leaf's hash in the tree.
+    pub fn hash(&self) -> Hash {
+        match self {
+            StoredLeaf::Present(bytes) => merkle::leaf_hash(bytes),
+            StoredLeaf::Erased { hash, .. } => *hash,
+        }
+    }
+}
+
+impl Shared {
+    pub(super) fn site_log(&self, site: &str) -> Result<Option<Arc<SiteLog>>, StoreError> {
+        Ok(read(&self.logs).get(site).cloned())
     }
 
-    fn published(
+    fn log_of(&self, site: &str) -> Result<Arc<SiteLog>, StoreError> {
+        self.site_log(site)?
+            .ok_or_else(|| StoreError::UnknownSite(site.to_owned()))
+    }
+
+    /// Opens a site's trees (creating them for a new site) and restores its tree edge.
+    pub(super) fn open_log(&self, site: &str) -> Result<(Arc<SiteLog>, LogTail), StoreError> {
+        let log = Arc::new(SiteLog {
+            leaves: self.db.open_tree(format!("leaves/{site}"))?,
+            hashes: self.db.open_tree(format!("hashes/{site}"))?,
+            checkpoints: self.db.open_tree(format!("checkpoints/{site}"))?,
+            tree: Arc::new(RwLock::new(TreeEdge::new())),
+            latest: RwLock::new(None),
+        });
+        let tail = restore_tail(&log)?;
+        *write(&log.latest) = tail.checkpoint.clone();
+        write(&self.logs).insert(site.to_owned(), log.clone());
+        Ok((log, tail))
+    }
+
+    pub(super) fn published(
         &self,
         site: &str,
         revision: &Revision,
@@ -96,26 +246,202 @@ impl Shared {
     }
 }
 
-/// One request's write and where its answer goes.
-enum Command {
-    Append {
-        decision: NewDecision,
-        reply: oneshot::Sender<Result<ConsentRecord, StoreError>>,
-    },
-    CreateSite {
-        site: NewSite,
-        reply: oneshot::Sender<Result<PublishedConfig, StoreError>>,
-    },
-    Publish {
-        id: String,
-        config: SiteConfig,
-        origins: Option<Vec<String>>,
-        now: Timestamp,
-        reply: oneshot::Sender<Result<PublishedConfig, StoreError>>,
-    },
-    Shutdown {
-        done: oneshot::Sender<()>,
-    },
+impl SiteLog {
+    /// The 256 leaf hashes of complete block `block`.
+    pub(super) fn block(&self, block: u64) -> Result<Vec<Hash>, StoreError> {
+        let bytes = self.hashes.get(tile_key(block))?.ok_or_else(|| {
+            StoreError::Corrupt(format!("the hash tile of block {block} is missing"))
+        })?;
+        Ok(bytes
+            .chunks_exact(32)
+            .filter_map(|c| c.try_into().ok())
+            .collect())
+    }
+
+    pub(super) fn leaf(&self, index: u64) -> Result<Option<StoredLeaf>, StoreError> {
+        self.leaves
+            .get(index.to_be_bytes())?
+            .map(|v| stored_leaf(&v))
+            .transpose()
+    }
+
+    fn size(&self) -> u64 {
+        read_tree(&self.tree).size()
+    }
+
+    pub(super) fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let tree = read_tree(&self.tree);
+        if size > tree.size() || index >= size {
+            return Err(StoreError::OutOfRange(format!(
+                "leaf {index} is not in a tree of {size} leaves (the log has {})",
+                tree.size()
+            )));
+        }
+        merkle::inclusion_proof(&tree.source(|b| self.block(b)), index, size).map_err(proof_error)
+    }
+
+    fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        let tree = read_tree(&self.tree);
+        if old > new || new > tree.size() {
+            return Err(StoreError::OutOfRange(format!(
+                "no consistency proof from {old} to {new} leaves (the log has {})",
+                tree.size()
+            )));
+        }
+        merkle::consistency_proof(&tree.source(|b| self.block(b)), old, new).map_err(proof_error)
+    }
+
+    fn nodes(&self, nodes: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError> {
+        use merkle::NodeSource;
+        let tree = read_tree(&self.tree);
+        let source = tree.source(|b| self.block(b));
+        nodes
+            .iter()
+            .map(|(level, index)| {
+                source.node(*level, *index).map_err(|e| {
+                    StoreError::OutOfRange(format!(
+                        "no complete subtree at level {level}, index {index}: {e}"
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+fn proof_error(e: merkle::ProofError<merkle::EdgeError<StoreError>>) -> StoreError {
+    match e {
+        merkle::ProofError::Source(merkle::EdgeError::Load(e)) => e,
+        merkle::ProofError::Source(e @ merkle::EdgeError::Missing(_)) => {
+            StoreError::OutOfRange(e.to_string())
+        }
+        merkle::ProofError::Source(e) => StoreError::Corrupt(e.to_string()),
+        merkle::ProofError::Invalid(why) => StoreError::OutOfRange(why.to_string()),
+    }
+}
+
+/// Rebuilds what the writer needs of a site's log from its trees, repairing what an
+/// interrupted batch left half-written: missing hash tiles are made again from the leaves.
+fn restore_tail(log: &SiteLog) -> Result<LogTail, StoreError> {
+    let size = match log.leaves.last()? {
+        Some((key, _)) => be_u64(&key).map(|i| i + 1).unwrap_or(0),
+        None => 0,
+    };
+    let blocks = size / TILE_WIDTH;
+    let mut roots = Vec::new();
+    for entry in log.hashes.scan_prefix(b"r") {
+        let (_, v) = entry?;
+        let root: Hash = v
+            .as_ref()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a block root is not 32 bytes".into()))?;
+        roots.push(root);
+    }
+    roots.truncate(usize::try_from(blocks).unwrap_or(usize::MAX));
+    // Blocks completed by a batch interrupted before their tile was written.
+    while (roots.len() as u64) < blocks {
+        let block = roots.len() as u64;
+        let hashes = leaf_hashes(log, block * TILE_WIDTH, (block + 1) * TILE_WIDTH)?;
+        let mut edge = TreeEdge::new();
+        let mut tile = None;
+        for h in &hashes {
+            tile = edge.push(*h);
+        }
+        let tile = tile.ok_or_else(|| StoreError::Corrupt(format!("block {block} is short")))?;
+        log.hashes.insert(
+            tile_key(block),
+            tile.iter().flatten().copied().collect::<Vec<u8>>(),
+        )?;
+        let root = edge.root();
+        log.hashes.insert(root_key(block), &root)?;
+        roots.push(root);
+    }
+    let tail = leaf_hashes(log, blocks * TILE_WIDTH, size)?;
+    let edge = TreeEdge::restore(roots, &tail)
+        .map_err(|e| StoreError::Corrupt(format!("the tree cannot be restored: {e}")))?;
+    *write(&log.tree) = edge;
+
+    // The next record number and the latest stamp, from the end of the log.
+    let mut next_record_id = 1;
+    let mut last_stamp = Timestamp::from_millis(0);
+    for entry in log.leaves.iter().rev() {
+        let (_, v) = entry?;
+        let (record_id, time) = match stored_leaf(&v)? {
+            StoredLeaf::Present(bytes) => {
+                let leaf = decode(&bytes)?;
+                (leaf.record_id(), leaf.server_time())
+            }
+            StoredLeaf::Erased {
+                record_id,
+                server_time,
+                ..
+            } => (record_id, server_time),
+        };
+        last_stamp = last_stamp.max(time);
+        if let Some(id) = record_id {
+            next_record_id = id + 1;
+            break;
+        }
+    }
+    let checkpoint = match log.checkpoints.last()? {
+        None => None,
+        Some((key, text)) => {
+            let size_signed = be_u64(&key)
+                .ok_or_else(|| StoreError::Corrupt("a checkpoint's key is damaged".into()))?;
+            let text = String::from_utf8(text.to_vec())
+                .map_err(|_| StoreError::Corrupt("a checkpoint is not UTF-8".into()))?;
+            let body = note::SignedNote::parse(&text)
+                .map_err(|e| StoreError::Corrupt(format!("a stored checkpoint: {e}")))?;
+            let parsed = note::Checkpoint::parse(&body.body)
+                .map_err(|e| StoreError::Corrupt(format!("a stored checkpoint: {e}")))?;
+            if parsed.size != size_signed || parsed.size > size {
+                return Err(StoreError::Corrupt(format!(
+                    "the latest checkpoint covers {} leaves but the log holds {size}: leaves a \
+                     checkpoint signed are missing",
+                    parsed.size
+                )));
+            }
+            let tree = read_tree(&log.tree);
+            let root =
+                merkle::root(&tree.source(|b| log.block(b)), parsed.size).map_err(proof_error)?;
+            if root != parsed.root {
+                return Err(StoreError::Corrupt(format!(
+                    "the log's first {} leaves do not hash to the root of its latest checkpoint: \
+                     the store was altered (run `biscotte verify`)",
+                    parsed.size
+                )));
+            }
+            Some(Arc::new(SignedCheckpoint {
+                size: parsed.size,
+                root: parsed.root,
+                text,
+            }))
+        }
+    };
+    Ok(LogTail {
+        next_record_id,
+        last_stamp,
+        tree: log.tree.clone(),
+        checkpoint,
+    })
+}
+
+fn decode(bytes: &[u8]) -> Result<Leaf, StoreError> {
+    Leaf::decode(bytes).map_err(|e| StoreError::Corrupt(format!("a stored leaf: {e}")))
+}
+
+/// The hashes of the leaves with `begin <= index < end`.
+fn leaf_hashes(log: &SiteLog, begin: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
+    let mut out = Vec::new();
+    for entry in log.leaves.range(begin.to_be_bytes()..end.to_be_bytes()) {
+        let (_, v) = entry?;
+        out.push(stored_leaf(&v)?.hash());
+    }
+    if out.len() as u64 != end.saturating_sub(begin) {
+        return Err(StoreError::Corrupt(format!(
+            "leaves {begin} to {end} have a gap"
+        )));
+    }
+    Ok(out)
 }
 
 /// The store on sled. Cheap to share behind an `Arc`; one writer thread per store.
@@ -135,14 +461,20 @@ impl std::fmt::Debug for SledStore {
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `dir` and starts its writer. Fails with
-    /// [`StoreError::Busy`] when another process holds it: sled allows one process per store.
-    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        SledStore::open_with(dir, Arc::new(|_, _| {}))
+    /// Opens (or creates) the store in `dir`, upgrading a store written before the tree, and
+    /// starts its writer, which signs with `key`. Fails with [`StoreError::Busy`] when another
+    /// process holds it (sled allows one process per store), and with [`StoreError::TrustRoot`]
+    /// when its logs are signed with another key or name.
+    pub fn open(dir: &Path, key: LogKey) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, key, Arc::new(|_, _| {}))
     }
 
     /// [`SledStore::open`], with a hook told the size and duration of each durable batch.
-    pub fn open_with(dir: &Path, on_batch: BatchHook) -> Result<SledStore, StoreError> {
+    pub fn open_with(
+        dir: &Path,
+        key: LogKey,
+        on_batch: BatchHook,
+    ) -> Result<SledStore, StoreError> {
         private_dir(dir)?;
         let db = sled::Config::new()
             .path(dir)
@@ -159,6 +491,11 @@ impl SledStore {
                 _ => StoreError::from(e),
             })?;
         restrict_files(dir)?;
+        let meta = db.open_tree("meta")?;
+        if let Some(bytes) = meta.get("trust_root")? {
+            let pinned: TrustRoot = serde_json::from_slice(&bytes)?;
+            key.check_pinned(&pinned)?;
+        }
         let sites_tree = db.open_tree("sites")?;
         let mut sites = BTreeMap::new();
         for entry in sites_tree.iter() {
@@ -166,28 +503,40 @@ impl SledStore {
             let site: SiteRecord = serde_json::from_slice(&bytes)?;
             sites.insert(site.id.clone(), Arc::new(site));
         }
+        let trust_root = meta
+            .get("trust_root")?
+            .map(|b| serde_json::from_slice::<TrustRoot>(&b))
+            .transpose()?;
         let shared = Arc::new(Shared {
             configs_tree: db.open_tree("configs")?,
             by_visitor: db.open_tree("by_visitor")?,
+            decision_ids: db.open_tree("decision_ids")?,
+            revision_leaves: db.open_tree("revision_leaves")?,
+            retention: db.open_tree("retention")?,
+            meta,
             sites_tree,
             db,
             logs: RwLock::new(HashMap::new()),
             sites: RwLock::new(sites),
             configs: RwLock::new(HashMap::new()),
+            trust_root: RwLock::new(trust_root),
         });
-        repair_visitor_index(&shared)?;
-        // Trees opened for the first time are on disk before the writer starts.
+        if shared.meta.get("format")?.is_none() {
+            super::sled_upgrade::upgrade(&shared, &key)?;
+        }
+        let ids: Vec<String> = read(&shared.sites).keys().cloned().collect();
+        let mut tails = HashMap::new();
+        for id in ids {
+            let (log, tail) = shared.open_log(&id)?;
+            super::sled_writer::repair_indexes(&shared, &id, &log, &tail)?;
+            tails.insert(id, tail);
+        }
+        // Trees opened for the first time, and repairs, are on disk before the writer starts.
         shared.db.flush()?;
 
         let (commands, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let heartbeat = Arc::new(Heartbeat::default());
-        let writer = Writer {
-            shared: shared.clone(),
-            heartbeat: heartbeat.clone(),
-            on_batch,
-            tails: HashMap::new(),
-            last_stamp: Timestamp::from_millis(0),
-        };
+        let writer = Writer::new(shared.clone(), key, heartbeat.clone(), on_batch, tails);
         std::thread::Builder::new()
             .name("biscotte-writer".into())
             .spawn(move || writer.run(receiver))
@@ -241,14 +590,14 @@ impl Store for SledStore {
         &self,
         id: &str,
         config: SiteConfig,
-        origins: Option<Vec<String>>,
+        settings: SiteSettings,
         now: Timestamp,
     ) -> Result<PublishedConfig, StoreError> {
         let (reply, answer) = oneshot::channel();
         let command = Command::Publish {
             id: id.to_owned(),
             config,
-            origins,
+            settings,
             now,
             reply,
         };
@@ -263,10 +612,176 @@ impl Store for SledStore {
         self.shared.published(site, revision)
     }
 
-    async fn append(&self, decision: NewDecision) -> Result<ConsentRecord, StoreError> {
+    async fn append(&self, decision: NewDecision, now: Timestamp) -> Result<Logged, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Command::Append { decision, reply }, answer)
-            .await
+        let site = decision.site.clone();
+        let written = self
+            .submit(
+                Command::Append {
+                    decision,
+                    now,
+                    reply,
+                },
+                answer,
+            )
+            .await?;
+        // The proof is computed here, on the request's thread, not by the writer.
+        let log = self.shared.log_of(&site)?;
+        let proof = log.inclusion_proof(written.record.leaf_index, written.checkpoint.size)?;
+        Ok(Logged {
+            record: written.record,
+            leaf: written.leaf,
+            proof,
+            checkpoint: written.checkpoint,
+            repeated: written.repeated,
+        })
+    }
+
+    async fn checkpoint(&self, site: &str) -> Result<Option<Arc<SignedCheckpoint>>, StoreError> {
+        Ok(match self.shared.site_log(site)? {
+            Some(log) => read(&log.latest).clone(),
+            None => None,
+        })
+    }
+
+    async fn checkpoint_at(&self, site: &str, size: u64) -> Result<Option<String>, StoreError> {
+        let Some(log) = self.shared.site_log(site)? else {
+            return Ok(None);
+        };
+        let latest = read(&log.latest).as_ref().map_or(0, |c| c.size);
+        if size > latest {
+            return Ok(None);
+        }
+        Ok(log
+            .checkpoints
+            .get(size.to_be_bytes())?
+            .map(|t| String::from_utf8_lossy(&t).into_owned()))
+    }
+
+    fn checkpoints(&self, site: &str) -> BoxStream<'static, Result<(u64, String), StoreError>> {
+        let log = match self.shared.log_of(site) {
+            Ok(log) => log,
+            Err(e) => return stream::once(async { Err(e) }).boxed(),
+        };
+        let latest = read(&log.latest).as_ref().map_or(0, |c| c.size);
+        let items = log.checkpoints.range(..=latest.to_be_bytes()).map(
+            |entry| -> Result<(u64, String), StoreError> {
+                let (k, v) = entry?;
+                let size = be_u64(&k)
+                    .ok_or_else(|| StoreError::Corrupt("a checkpoint's key is damaged".into()))?;
+                Ok((size, String::from_utf8_lossy(&v).into_owned()))
+            },
+        );
+        stream::iter(items).boxed()
+    }
+
+    fn leaves(
+        &self,
+        site: &str,
+        begin: u64,
+        end: u64,
+    ) -> BoxStream<'static, Result<(u64, StoredLeaf), StoreError>> {
+        let log = match self.shared.log_of(site) {
+            Ok(log) => log,
+            Err(e) => return stream::once(async { Err(e) }).boxed(),
+        };
+        let end = end.min(log.size());
+        if begin >= end {
+            return stream::empty().boxed();
+        }
+        let items = log
+            .leaves
+            .range(begin.to_be_bytes()..end.to_be_bytes())
+            .map(|entry| -> Result<(u64, StoredLeaf), StoreError> {
+                let (k, v) = entry?;
+                let index = be_u64(&k)
+                    .ok_or_else(|| StoreError::Corrupt("a leaf's key is damaged".into()))?;
+                Ok((index, stored_leaf(&v)?))
+            });
+        stream::iter(items).boxed()
+    }
+
+    async fn index_at(&self, site: &str, time: Timestamp) -> Result<u64, StoreError> {
+        let log = self.shared.log_of(site)?;
+        let (mut lo, mut hi) = (0, log.size());
+        // Leaves are stamped in log order: the first at or after `time` is found by halves.
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let t = match log.leaf(mid)? {
+                Some(StoredLeaf::Present(bytes)) => decode(&bytes)?.server_time(),
+                Some(StoredLeaf::Erased { server_time, .. }) => server_time,
+                None => return Err(StoreError::Corrupt(format!("leaf {mid} is missing"))),
+            };
+            if t < time {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    async fn nodes(&self, site: &str, nodes: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError> {
+        self.shared.log_of(site)?.nodes(nodes)
+    }
+
+    async fn inclusion_proof(
+        &self,
+        site: &str,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        self.shared.log_of(site)?.inclusion_proof(index, size)
+    }
+
+    async fn consistency_proof(
+        &self,
+        site: &str,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        self.shared.log_of(site)?.consistency_proof(old, new)
+    }
+
+    async fn revision_leaves(&self, site: &str) -> Result<Vec<RevisionEntry>, StoreError> {
+        let log = self.shared.log_of(site)?;
+        let prefix = site_prefix(site);
+        let mut out = Vec::new();
+        for key in self.shared.revision_leaves.scan_prefix(&prefix).keys() {
+            let key = key?;
+            let Some(index) = key.get(prefix.len()..).and_then(be_u64) else {
+                continue;
+            };
+            if let Some(StoredLeaf::Present(bytes)) = log.leaf(index)?
+                && let Leaf::Revision(leaf) = decode(&bytes)?
+            {
+                out.push(RevisionEntry { index, bytes, leaf });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn retain(&self, site: &str, cutoff: Timestamp) -> Result<Retained, StoreError> {
+        // In slices, so that decisions arriving meanwhile never wait long for the writer.
+        let mut total = Retained::default();
+        loop {
+            let (reply, answer) = oneshot::channel();
+            let command = Command::Retain {
+                site: site.to_owned(),
+                cutoff,
+                reply,
+            };
+            let (pass, more) = self.submit(command, answer).await?;
+            total.erased += pass.erased;
+            total.erased_below = pass.erased_below;
+            if !more {
+                return Ok(total);
+            }
+        }
+    }
+
+    fn trust_root(&self) -> Option<TrustRoot> {
+        read(&self.shared.trust_root).clone()
     }
 
     fn records(
@@ -274,44 +789,65 @@ impl Store for SledStore {
         site: &str,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-    ) -> BoxStream<'static, Result<ConsentRecord, StoreError>> {
-        let log = match self.shared.log(site) {
-            Ok(log) => log,
-            Err(e) => return stream::once(async { Err(e) }).boxed(),
-        };
-        let records = log
-            .iter()
-            .values()
-            .map(|v| -> Result<ConsentRecord, StoreError> { Ok(serde_json::from_slice(&v?)?) })
-            // No early stop at `to`: records written before the single writer were stamped
-            // before they took their place, so their times may be a few milliseconds out of order.
-            .filter(move |r| match r {
-                Ok(r) => {
-                    from.is_none_or(|f| r.server_time >= f) && to.is_none_or(|t| r.server_time < t)
-                }
-                Err(_) => true,
+    ) -> BoxStream<'static, Result<ExportRow, StoreError>> {
+        let rows = self
+            .leaves(site, 0, u64::MAX)
+            .filter_map(move |entry| async move {
+                let row = match entry {
+                    Err(e) => return Some(Err(e)),
+                    Ok((index, StoredLeaf::Present(bytes))) => {
+                        let leaf = match decode(&bytes) {
+                            Ok(leaf) => leaf,
+                            Err(e) => return Some(Err(e)),
+                        };
+                        ExportRow::Record(leaf.to_record(index, &merkle::leaf_hash(&bytes))?)
+                    }
+                    Ok((
+                        index,
+                        StoredLeaf::Erased {
+                            record_id: Some(record_id),
+                            server_time,
+                            hash,
+                            ..
+                        },
+                    )) => ExportRow::Erased {
+                        leaf_index: index,
+                        record_id,
+                        server_time,
+                        leaf_hash: hash,
+                    },
+                    Ok((_, StoredLeaf::Erased { .. })) => return None,
+                };
+                let time = match &row {
+                    ExportRow::Record(r) => r.server_time,
+                    ExportRow::Erased { server_time, .. } => *server_time,
+                };
+                // No early stop at `to`: records logged before the single writer were stamped
+                // before they took their place, so their times may be a few milliseconds out of
+                // order.
+                (from.is_none_or(|f| time >= f) && to.is_none_or(|t| time < t)).then_some(Ok(row))
             });
-        stream::iter(records).boxed()
+        rows.boxed()
     }
 
     async fn records_of_visitor(
         &self,
         site: &str,
         consent_id: &str,
-    ) -> Result<Vec<ConsentRecord>, StoreError> {
-        let log = self.shared.log(site)?;
-        let prefix = visitor_prefix(site, consent_id);
+    ) -> Result<Vec<super::ConsentRecord>, StoreError> {
+        let log = self.shared.log_of(site)?;
+        let prefix = [site.as_bytes(), b"\0", consent_id.as_bytes(), b"\0"].concat();
         let mut out = Vec::new();
         for key in self.shared.by_visitor.scan_prefix(&prefix).keys() {
             let key = key?;
-            let Some(seq) = key.get(prefix.len()..) else {
+            let Some(index) = key.get(prefix.len()..).and_then(be_u64) else {
                 continue;
             };
-            if let Some(bytes) = log.get(seq)? {
-                let record: ConsentRecord = serde_json::from_slice(&bytes)?;
-                if record.consent_id == consent_id {
-                    out.push(record);
-                }
+            if let Some(StoredLeaf::Present(bytes)) = log.leaf(index)?
+                && let Some(record) = decode(&bytes)?.to_record(index, &merkle::leaf_hash(&bytes))
+                && record.consent_id == consent_id
+            {
+                out.push(record);
             }
         }
         Ok(out)
@@ -338,325 +874,6 @@ impl Store for SledStore {
             let _ = finished.await;
         }
     }
-}
-
-/// Where a site's log ends: the next record number and the hash it will chain to.
-struct Tail {
-    next_id: u64,
-    prev_hash: String,
-}
-
-/// A write applied to the trees, waiting for the batch's flush before it is answered.
-#[allow(clippy::large_enum_variant)] // lives for one batch; boxing would allocate per write
-enum Applied {
-    Record(
-        oneshot::Sender<Result<ConsentRecord, StoreError>>,
-        Result<ConsentRecord, StoreError>,
-    ),
-    Config(
-        oneshot::Sender<Result<PublishedConfig, StoreError>>,
-        Result<(PublishedConfig, Option<SiteRecord>), StoreError>,
-    ),
-}
-
-/// The one thread that writes. It owns the tails of every log, so no lock orders appends.
-struct Writer {
-    shared: Arc<Shared>,
-    heartbeat: Arc<Heartbeat>,
-    on_batch: BatchHook,
-    tails: HashMap<String, Tail>,
-    /// Server time of the latest batch: a clock stepping back never reorders the log.
-    last_stamp: Timestamp,
-}
-
-struct AppendRequest {
-    decision: NewDecision,
-    reply: oneshot::Sender<Result<ConsentRecord, StoreError>>,
-}
-
-impl Writer {
-    fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut appends: FairQueue<AppendRequest> = FairQueue::default();
-        let mut admin: Vec<Command> = Vec::new();
-        let mut shutdown: Vec<oneshot::Sender<()>> = Vec::new();
-        loop {
-            if appends.is_empty() && admin.is_empty() {
-                if !shutdown.is_empty() {
-                    break;
-                }
-                match commands.blocking_recv() {
-                    Some(c) => accept(c, &mut appends, &mut admin, &mut shutdown),
-                    None => break,
-                }
-            }
-            while appends.len() < QUEUE_CAPACITY {
-                match commands.try_recv() {
-                    Ok(c) => accept(c, &mut appends, &mut admin, &mut shutdown),
-                    Err(_) => break,
-                }
-            }
-            self.write_batch(std::mem::take(&mut admin), appends.take_batch(MAX_BATCH));
-        }
-        self.heartbeat.stopped();
-        for done in shutdown {
-            let _ = done.send(());
-        }
-    }
-
-    /// Applies site changes, then decisions, makes them durable with one flush, then answers.
-    fn write_batch(&mut self, admin: Vec<Command>, appends: Vec<AppendRequest>) {
-        self.heartbeat.batch_started();
-        let started = Instant::now();
-        let size = appends.len();
-        let mut applied = Vec::with_capacity(admin.len() + appends.len());
-        for command in admin {
-            match command {
-                Command::CreateSite { site, reply } => {
-                    applied.push(Applied::Config(reply, self.create_site(site)));
-                }
-                Command::Publish {
-                    id,
-                    config,
-                    origins,
-                    now,
-                    reply,
-                } => applied.push(Applied::Config(
-                    reply,
-                    self.publish(&id, config, origins, now),
-                )),
-                Command::Append { .. } | Command::Shutdown { .. } => {}
-            }
-        }
-        let stamp = crate::clock::now().max(self.last_stamp);
-        self.last_stamp = stamp;
-        for request in appends {
-            let result = self.append(request.decision, stamp);
-            applied.push(Applied::Record(request.reply, result));
-        }
-        let flushed = self.shared.db.flush();
-        if flushed.is_err() {
-            // What is on disk is unknown: read the tails again before the next append.
-            self.tails.clear();
-        }
-        for done in applied {
-            match done {
-                Applied::Record(reply, result) => {
-                    let result = match &flushed {
-                        Ok(_) => result,
-                        Err(e) => Err(StoreError::Storage(e.to_string())),
-                    };
-                    let _ = reply.send(result);
-                }
-                Applied::Config(reply, result) => {
-                    let result = match (&flushed, result) {
-                        (Ok(_), Ok((published, site))) => {
-                            if let Some(site) = site {
-                                write(&self.shared.sites).insert(site.id.clone(), Arc::new(site));
-                            }
-                            Ok(published)
-                        }
-                        (Err(e), _) => Err(StoreError::Storage(e.to_string())),
-                        (_, Err(e)) => Err(e),
-                    };
-                    let _ = reply.send(result);
-                }
-            }
-        }
-        self.heartbeat.batch_done();
-        if size > 0 {
-            (self.on_batch)(size, started.elapsed());
-        }
-    }
-
-    fn create_site(
-        &self,
-        new: NewSite,
-    ) -> Result<(PublishedConfig, Option<SiteRecord>), StoreError> {
-        if read(&self.shared.sites).contains_key(&new.id)
-            || self.shared.sites_tree.contains_key(&new.id)?
-        {
-            return Err(StoreError::SiteExists(new.id));
-        }
-        let published = PublishedConfig::new(&new.id, new.config, new.now);
-        let site = SiteRecord {
-            id: new.id,
-            name: new.name,
-            origins: new.origins,
-            created_at: new.now,
-            current_revision: published.revision.clone(),
-        };
-        // The configuration goes first: after a crash, a site never names a missing revision.
-        self.shared.configs_tree.insert(
-            config_key(&site.id, &published.revision),
-            serde_json::to_vec(&published)?,
-        )?;
-        self.shared
-            .sites_tree
-            .insert(site.id.as_bytes(), serde_json::to_vec(&site)?)?;
-        self.shared.log(&site.id)?;
-        Ok((published, Some(site)))
-    }
-
-    fn publish(
-        &self,
-        id: &str,
-        config: SiteConfig,
-        origins: Option<Vec<String>>,
-        now: Timestamp,
-    ) -> Result<(PublishedConfig, Option<SiteRecord>), StoreError> {
-        let current = read(&self.shared.sites)
-            .get(id)
-            .cloned()
-            .ok_or_else(|| StoreError::UnknownSite(id.to_owned()))?;
-        // Under the recipe of new publications: a site whose live revision was made by an
-        // earlier recipe gets a new revision of the same configuration, one that covers all the
-        // recipe covers, while its earlier revisions keep theirs.
-        let fresh = PublishedConfig::new(id, config, now);
-        let revision = fresh.revision.clone();
-        let existing = self.shared.published(id, &revision)?;
-        let unchanged = revision == current.current_revision
-            && origins.as_ref().is_none_or(|o| *o == current.origins);
-        if let (true, Some(existing)) = (unchanged, &existing) {
-            return Ok((PublishedConfig::clone(existing), None));
-        }
-        let published = match existing {
-            // Re-publishing an earlier revision keeps its original publication time.
-            Some(existing) => PublishedConfig::clone(&existing),
-            None => {
-                self.shared
-                    .configs_tree
-                    .insert(config_key(id, &revision), serde_json::to_vec(&fresh)?)?;
-                fresh
-            }
-        };
-        let mut site = SiteRecord::clone(&current);
-        site.current_revision = revision;
-        if let Some(origins) = origins {
-            site.origins = origins;
-        }
-        self.shared
-            .sites_tree
-            .insert(id.as_bytes(), serde_json::to_vec(&site)?)?;
-        Ok((published, Some(site)))
-    }
-
-    fn tail(&mut self, site: &str, log: &sled::Tree) -> Result<&mut Tail, StoreError> {
-        if !self.tails.contains_key(site) {
-            let tail = match log.last()? {
-                Some((_, bytes)) => {
-                    let last: ConsentRecord = serde_json::from_slice(&bytes)?;
-                    Tail {
-                        next_id: last.record_id + 1,
-                        prev_hash: last.hash,
-                    }
-                }
-                None => Tail {
-                    next_id: 1,
-                    prev_hash: proof::GENESIS_HASH.to_owned(),
-                },
-            };
-            self.tails.insert(site.to_owned(), tail);
-        }
-        self.tails
-            .get_mut(site)
-            .ok_or_else(|| StoreError::Storage("the log's tail vanished".into()))
-    }
-
-    fn append(&mut self, new: NewDecision, stamp: Timestamp) -> Result<ConsentRecord, StoreError> {
-        if !read(&self.shared.sites).contains_key(&new.site) {
-            return Err(StoreError::UnknownSite(new.site));
-        }
-        let log = self.shared.log(&new.site)?;
-        let tail = self.tail(&new.site, &log)?;
-        let (record_id, prev_hash) = (tail.next_id, tail.prev_hash.clone());
-        let mut record = ConsentRecord {
-            record_id,
-            site: new.site,
-            consent_id: new.decision.consent_id,
-            server_time: stamp,
-            revision: new.revision,
-            policy_version: new.policy_version,
-            method: new.decision.method,
-            categories: new.decision.choices.categories.into(),
-            services: new.decision.choices.services.into(),
-            language: new.language,
-            url: new.url,
-            undeleted_cookies: new.undeleted_cookies,
-            prev_hash,
-            hash: String::new(),
-        };
-        record.hash = proof::record_hash(&record);
-        let seq = record_id.to_be_bytes();
-        let written = log.insert(seq, serde_json::to_vec(&record)?).and_then(|_| {
-            // The record goes first: an index entry never points past the log's end.
-            let key = [
-                visitor_prefix(&record.site, &record.consent_id),
-                seq.to_vec(),
-            ]
-            .concat();
-            self.shared.by_visitor.insert(key, &[])
-        });
-        match written {
-            Ok(_) => {
-                self.tails.insert(
-                    record.site.clone(),
-                    Tail {
-                        next_id: record_id + 1,
-                        prev_hash: record.hash.clone(),
-                    },
-                );
-                Ok(record)
-            }
-            Err(e) => {
-                // Either tree may be half-written: read the tail again before the next append.
-                self.tails.remove(&record.site);
-                Err(e.into())
-            }
-        }
-    }
-}
-
-fn accept(
-    command: Command,
-    appends: &mut FairQueue<AppendRequest>,
-    admin: &mut Vec<Command>,
-    shutdown: &mut Vec<oneshot::Sender<()>>,
-) {
-    match command {
-        Command::Append { decision, reply } => {
-            let site = decision.site.clone();
-            appends.push(&site, AppendRequest { decision, reply });
-        }
-        Command::Shutdown { done } => shutdown.push(done),
-        other => admin.push(other),
-    }
-}
-
-/// After a crash, the last record of a log may lack its `by_visitor` entry (the two trees are
-/// written one after the other, without a transaction). Records of earlier batches were flushed
-/// whole, so checking the last batch's worth of each log is enough.
-fn repair_visitor_index(shared: &Shared) -> Result<(), StoreError> {
-    let mut repaired = false;
-    for name in shared.db.tree_names() {
-        let Some(site) = name.strip_prefix(b"log/") else {
-            continue;
-        };
-        let site = String::from_utf8_lossy(site).into_owned();
-        let log = shared.log(&site)?;
-        for entry in log.iter().rev().take(MAX_BATCH) {
-            let (seq, bytes) = entry?;
-            let record: ConsentRecord = serde_json::from_slice(&bytes)?;
-            let key = [visitor_prefix(&site, &record.consent_id), seq.to_vec()].concat();
-            if !shared.by_visitor.contains_key(&key)? {
-                shared.by_visitor.insert(key, &[])?;
-                repaired = true;
-            }
-        }
-    }
-    if repaired {
-        tracing::warn!("repaired the visitor index of the last records after an interrupted write");
-    }
-    Ok(())
 }
 
 /// Creates the store's directory readable by its owner only.
