@@ -1,7 +1,11 @@
 //! Crash: the real server is killed with SIGKILL at random moments while clients post decisions,
-//! then restarted on the same store. Whatever it acknowledged must survive, chained.
+//! then restarted on the same store. Whatever it acknowledged must survive, and every proof it
+//! answered must verify against the final checkpoint.
 
-use crate::process::{Ack, Clients, DataDir, assert_every_ack_logged_once, report};
+use crate::process::{
+    Ack, Clients, DataDir, assert_every_ack_logged_once,
+    assert_every_proof_verifies_against_the_final_checkpoint, report,
+};
 use std::time::{Duration, Instant};
 
 const KILLS: u32 = 4;
@@ -47,9 +51,13 @@ async fn a_server_killed_under_load_keeps_every_decision_it_acknowledged() {
     let mut server = data.start();
     let records = server.export(&data.auditor_token()).await;
     let logged = assert_every_ack_logged_once(&acks, &records);
+    let checkpoints =
+        assert_every_proof_verifies_against_the_final_checkpoint(&server, &acks, &data.vkey())
+            .await;
     report(&format!(
         "crash: {KILLS} SIGKILLs after {killed_at:?} acknowledged decisions (seed {seed}); \
-         {} acknowledged, {logged} in the log, chain intact",
+         {} acknowledged, {logged} in the log, every proof verifies against the final checkpoint \
+         ({checkpoints} checkpoints, each extending into it)",
         acks.len()
     ));
     server

@@ -3,7 +3,10 @@
 use biscotte_server::app::{self, AppState};
 use biscotte_server::auth::{RECEIPT_AUDIENCE, ReceiptClaims, Role, Signer};
 use biscotte_server::config::Config;
+use biscotte_server::evidence::LogKey;
 use biscotte_server::sitefile::SiteFile;
+use biscotte_shared::audit::{BundleReport, BundleVerifier};
+use biscotte_shared::note::VerifierKey;
 
 use biscotte_shared::api::{ConsentRecord, ConsentRequest, PublishedConfig};
 use biscotte_shared::{Lang, Method, Timestamp};
@@ -186,6 +189,83 @@ impl TestApp {
         }
         req.send().await.expect("request")
     }
+}
+
+impl TestApp {
+    /// A site's verifier key, from the deployment's own key and public name (never asked of the
+    /// server: an auditor gets it out of band).
+    pub fn vkey(&self, site: &str) -> VerifierKey {
+        LogKey::new(&self.config.public_name, self.signer.clone())
+            .expect("log key")
+            .vkey(site)
+            .expect("vkey")
+    }
+
+    /// A site's export bundle, as an auditor downloads it (`query` adds `&from=…` and the like).
+    pub async fn bundle(&self, site: &str, query: &str) -> String {
+        let token = self.token(Role::Auditor, Some(site));
+        let r = self
+            .export(site, &format!("?format=bundle{query}"), Some(&token))
+            .await;
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("bundle")
+    }
+
+    /// The auditor's `GET …/log/verify` on the live store: `biscotte verify --site`'s report.
+    pub async fn log_report(&self, site: &str) -> serde_json::Value {
+        let token = self.token(Role::Auditor, Some(site));
+        let r = self
+            .client
+            .get(self.url(&format!("/api/v1/sites/{site}/log/verify")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("JSON")
+    }
+
+    /// The site's log verifies (tree, tiles, checkpoints, revisions) and holds `decisions`.
+    pub async fn assert_log_verifies(&self, site: &str, decisions: u64) {
+        let report = self.log_report(site).await;
+        assert_eq!(report["ok"], true, "{report}");
+        assert_eq!(report["report"]["decisions"], decisions, "{report}");
+        let bundle = self.bundle(site, "").await;
+        let checked = verify_bundle(&bundle, &self.vkey(site), None);
+        assert!(checked.is_ok(), "{:?}", checked.problems);
+        assert_eq!(checked.decisions + checked.erased, decisions);
+    }
+}
+
+/// Checks a bundle offline, as `biscotte verify --bundle` does.
+pub fn verify_bundle(bundle: &str, key: &VerifierKey, since: Option<&str>) -> BundleReport {
+    let mut verifier = BundleVerifier::new(key.clone(), since).expect("the since checkpoint");
+    for line in bundle.lines() {
+        verifier.line(line);
+    }
+    verifier.finish()
+}
+
+/// A bundle with the line of leaf `index` changed by `edit` (an auditor's file, tampered).
+pub fn edit_leaf_line(
+    bundle: &str,
+    index: u64,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> String {
+    let mut edit = Some(edit);
+    bundle
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            if value.get("index").and_then(|i| i.as_u64()) == Some(index)
+                && let Some(edit) = edit.take()
+            {
+                edit(&mut value);
+                return format!("{value}\n");
+            }
+            format!("{line}\n")
+        })
+        .collect()
 }
 
 /// A decision as the banner sends it.

@@ -3,7 +3,6 @@
 //! tests share it.
 
 use crate::harness::{decision, repo_path};
-use biscotte_server::proof;
 use biscotte_shared::Method;
 use biscotte_shared::api::{ConsentRecord, ConsentResponse, PublishedConfig};
 use std::collections::HashMap;
@@ -197,22 +196,35 @@ impl DataDir {
         server
     }
 
-    /// `biscotte verify --site demo` on the stopped server's store: the record count it reports.
+    /// `biscotte verify --site demo` on the stopped server's store: the decision count it reports.
     pub fn verify(&self) -> u64 {
         let out = self
             .cli(&["verify", "--site", "demo"])
-            .expect("the chain verifies");
+            .expect("the log verifies");
         assert!(
-            out.contains("each matching its configuration"),
-            "verify checks the revisions too: {out}"
+            out.contains("every leaf, tile, checkpoint and revision verifies"),
+            "verify checks the tree, the checkpoints and the revisions: {out}"
         );
         out.lines()
-            .last()
-            .unwrap_or_default()
-            .strip_prefix("site \"demo\": ")
-            .and_then(|rest| rest.strip_suffix(" records, hash chain intact"))
-            .and_then(|n| n.parse().ok())
+            .find_map(|l| {
+                l.split_once(" leaves (")?
+                    .1
+                    .split_once(" decisions")?
+                    .0
+                    .parse()
+                    .ok()
+            })
             .unwrap_or_else(|| panic!("unexpected answer from verify: {out}"))
+    }
+
+    /// The demo log's verifier key, from the deployment's key file (never from the server).
+    pub fn vkey(&self) -> biscotte_shared::note::VerifierKey {
+        let signer = biscotte_server::auth::Signer::load(&self.store().join("signing-key.pem"))
+            .expect("the store's key");
+        biscotte_server::evidence::LogKey::new(biscotte_server::config::DEFAULT_PUBLIC_NAME, signer)
+            .expect("log key")
+            .vkey("demo")
+            .expect("vkey")
     }
 }
 
@@ -366,6 +378,8 @@ fn http_client() -> reqwest::Client {
 pub struct Ack {
     pub record_id: u64,
     pub consent_id: String,
+    /// The C2SP tlog-proof the answer carried.
+    pub proof: String,
     pub latency: Duration,
     /// When the answer came, from the start of the run.
     pub at: Duration,
@@ -446,6 +460,11 @@ impl Clients {
                         if seq % 5 == 4 {
                             body["undeleted_cookies"] = serde_json::json!(["_ga"]);
                         }
+                        // Half carry a decision id, as today's banners do; half none, as the
+                        // engines and outboxes already in browsers.
+                        if seq % 2 == 0 {
+                            body["decision_id"] = serde_json::json!(consent_id.clone());
+                        }
                         let acked_before = acked.load(Ordering::SeqCst);
                         let sent = Instant::now();
                         let outcome = match http
@@ -475,6 +494,7 @@ impl Clients {
                                 acks.push(Ack {
                                     record_id: answer.record_id,
                                     consent_id,
+                                    proof: answer.proof,
                                     latency: sent.elapsed(),
                                     at: started.elapsed(),
                                 });
@@ -538,13 +558,13 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The log holds an unbroken chain, and each acknowledged decision exactly once, at the record id
-/// its acknowledgement gave. Returns the number of records.
+/// The log numbers its decisions 1..=n without a gap, and holds each acknowledged decision
+/// exactly once, at the record id its acknowledgement gave. Returns the number of records.
 pub fn assert_every_ack_logged_once(acks: &[Ack], records: &[ConsentRecord]) -> usize {
-    assert_eq!(
-        proof::verify_chain(records),
-        Ok(records.len() as u64),
-        "the exported chain verifies, with record ids 1..=n and no gap"
+    let ids: Vec<u64> = records.iter().map(|r| r.record_id).collect();
+    assert!(
+        ids.iter().zip(1..).all(|(id, want)| *id == want),
+        "the exported log numbers its decisions 1..=n, without a gap"
     );
     let mut by_consent: HashMap<&str, Vec<u64>> = HashMap::new();
     for r in records {
@@ -571,4 +591,83 @@ pub fn assert_every_ack_logged_once(acks: &[Ack], records: &[ConsentRecord]) -> 
         &missing[..missing.len().min(5)]
     );
     records.len()
+}
+
+/// Every acknowledged decision's proof holds: its checkpoint is signed by the log's key, its leaf
+/// is in that tree, and that checkpoint is consistent with the final one (so the leaf is in the
+/// final tree too). Returns how many distinct checkpoints the answers carried.
+pub async fn assert_every_proof_verifies_against_the_final_checkpoint(
+    server: &Server,
+    acks: &[Ack],
+    key: &biscotte_shared::note::VerifierKey,
+) -> usize {
+    use base64::Engine;
+    use biscotte_shared::{merkle, note};
+    let http = http_client();
+    let text = http
+        .get(server.url("/api/v1/sites/demo/log/checkpoint"))
+        .send()
+        .await
+        .expect("checkpoint")
+        .text()
+        .await
+        .expect("text");
+    let last = note::open_checkpoint(&text, key).expect("the final checkpoint is signed");
+    let mut consistent: HashMap<u64, merkle::Hash> = HashMap::new();
+    for ack in acks {
+        let proof = note::TlogProof::parse(&ack.proof).expect("a C2SP tlog-proof");
+        let cp = note::open_checkpoint(&proof.checkpoint, key).expect("its checkpoint is signed");
+        let leaf = proof.extra.as_deref().expect("the proof carries its leaf");
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(leaf),
+            proof.index,
+            cp.size,
+            &proof.hashes,
+            &cp.root,
+        )
+        .unwrap_or_else(|e| panic!("record {}: its proof fails: {e}", ack.record_id));
+        if let Some(root) = consistent.get(&cp.size) {
+            assert_eq!(
+                *root, cp.root,
+                "two checkpoints of one size with two roots: a split view"
+            );
+            continue;
+        }
+        if cp.size < last.size {
+            let answer: serde_json::Value = http
+                .get(server.url(&format!(
+                    "/api/v1/sites/demo/log/proof/consistency?from={}&to={}",
+                    cp.size, last.size
+                )))
+                .send()
+                .await
+                .expect("consistency proof")
+                .json()
+                .await
+                .expect("JSON");
+            let hashes: Vec<merkle::Hash> = answer["proof"]
+                .as_array()
+                .expect("hashes")
+                .iter()
+                .map(|h| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(h.as_str().expect("text"))
+                        .expect("base64")
+                        .try_into()
+                        .expect("32 bytes")
+                })
+                .collect();
+            merkle::verify_consistency(cp.size, last.size, &cp.root, &last.root, &hashes)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "the checkpoint of {} leaves does not extend into the final one: {e}",
+                        cp.size
+                    )
+                });
+        } else {
+            assert_eq!((cp.size, cp.root), (last.size, last.root));
+        }
+        consistent.insert(cp.size, cp.root);
+    }
+    consistent.len()
 }

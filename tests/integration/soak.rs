@@ -1,12 +1,16 @@
 //! Soak: many clients post decisions to the real server process at once, for a while (every
 //! method, some refusals naming an undeleted cookie). No request may hang or lose its connection,
-//! and every acknowledged decision must be in the log once.
+//! and every acknowledged decision must be in the log once, its proof verifying against the final
+//! checkpoint.
 //!
 //! `BISCOTTE_SOAK_SECS` (default 15) and `BISCOTTE_SOAK_CLIENTS` (default 16) lengthen and widen
 //! it, e.g. the 10-minute run at 64 connections:
 //! `BISCOTTE_SOAK_SECS=600 BISCOTTE_SOAK_CLIENTS=64 cargo test -p biscotte-tests --test integration soak`
 
-use crate::process::{Clients, DataDir, REQUEST_TIMEOUT, assert_every_ack_logged_once, report};
+use crate::process::{
+    Clients, DataDir, REQUEST_TIMEOUT, assert_every_ack_logged_once,
+    assert_every_proof_verifies_against_the_final_checkpoint, report,
+};
 use std::time::{Duration, Instant};
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -72,6 +76,15 @@ async fn concurrent_clients_never_wait_forever_and_every_acknowledged_decision_i
         result.acks.len(),
         "every request was answered, so the log holds exactly the acknowledged decisions"
     );
+    let checkpoints = assert_every_proof_verifies_against_the_final_checkpoint(
+        &server,
+        &result.acks,
+        &data.vkey(),
+    )
+    .await;
+    report(&format!(
+        "soak: every answer's proof verifies; {checkpoints} checkpoints, each extending into the final one"
+    ));
     server
         .stop(Duration::from_secs(15))
         .expect("the server stops on SIGTERM");

@@ -26,22 +26,26 @@ pub(super) fn upgrade(shared: &Shared, key: &LogKey) -> Result<(), StoreError> {
         .filter_map(|name| name.strip_prefix(b"log/"))
         .map(|site| String::from_utf8_lossy(site).into_owned())
         .collect();
-    let now = crate::clock::now();
-    let mut upgraded = Vec::new();
     for site in &legacy {
-        let old = shared.db.open_tree(format!("log/{site}"))?;
-        if !read(&shared.sites).contains_key(site) {
-            // Earlier releases' `verify --site <typo>` created an empty log for a name that is
-            // no site; one that holds records has no site to belong to.
-            if old.is_empty() {
-                continue;
-            }
+        // Earlier releases' `verify --site <typo>` created an empty log for a name that is no
+        // site; one that holds records has no site to belong to.
+        if !read(&shared.sites).contains_key(site)
+            && !shared.db.open_tree(format!("log/{site}"))?.is_empty()
+        {
             return Err(StoreError::Corrupt(format!(
                 "the store holds a log for {site:?}, which is not a registered site"
             )));
         }
-        upgrade_site(shared, key, site, &old, now)?;
-        upgraded.push(site.clone());
+    }
+    let now = crate::clock::now();
+    let sites: Vec<String> = read(&shared.sites).keys().cloned().collect();
+    for site in &sites {
+        let old = if legacy.contains(site) {
+            Some(shared.db.open_tree(format!("log/{site}"))?)
+        } else {
+            None
+        };
+        upgrade_site(shared, key, site, old.as_ref(), now)?;
     }
     shared.db.flush()?;
     shared.meta.insert("format", FORMAT)?;
@@ -50,8 +54,8 @@ pub(super) fn upgrade(shared: &Shared, key: &LogKey) -> Result<(), StoreError> {
         shared.db.drop_tree(format!("log/{site}"))?;
     }
     shared.db.flush()?;
-    if !upgraded.is_empty() {
-        tracing::info!(sites = ?upgraded, "upgraded the hash-chained logs of an earlier release into transparency logs");
+    if !sites.is_empty() {
+        tracing::info!(sites = ?sites, "upgraded the logs of an earlier release into transparency logs");
     }
     Ok(())
 }
@@ -60,7 +64,7 @@ fn upgrade_site(
     shared: &Shared,
     key: &LogKey,
     site: &str,
-    old: &sled::Tree,
+    old: Option<&sled::Tree>,
     now: biscotte_shared::Timestamp,
 ) -> Result<(), StoreError> {
     // What an interrupted upgrade may have left.
@@ -78,7 +82,7 @@ fn upgrade_site(
     }
     let (log, mut tail) = shared.open_log(site)?;
     let mut prev = GENESIS_HASH.to_owned();
-    for (expected, entry) in (1u64..).zip(old.iter()) {
+    for (expected, entry) in (1u64..).zip(old.into_iter().flat_map(|t| t.iter())) {
         let (_, bytes) = entry?;
         let record: LegacyRecord = serde_json::from_slice(&bytes).map_err(|e| {
             StoreError::Corrupt(format!("record {expected} of {site:?} cannot be read: {e}"))
