@@ -70,18 +70,16 @@ pub fn choices(config: &BannerConfig, accepted: &str) -> Choices {
 
 /// A part of a `document.cookie` string without the spaces around it: the browser separates
 /// pairs with "; ", so only spaces need trimming (an ASCII trim also keeps Unicode's whitespace
-/// tables out of the wasm). A byte loop: `trim_matches(' ')` brings core's searcher, 300 B more.
-fn unspaced(part: &str) -> &str {
-    let bytes = part.as_bytes();
-    let (mut start, mut end) = (0, bytes.len());
-    while start < end && bytes.get(start) == Some(&b' ') {
-        start += 1;
+/// tables out of the wasm). `strip_prefix` with a `&str` compares bytes, without core's char
+/// searcher (`trim_matches(' ')`: 300 B more) or a byte loop's bounds checks (76 B more).
+fn unspaced(mut part: &str) -> &str {
+    while let Some(rest) = part.strip_prefix(" ") {
+        part = rest;
     }
-    while end > start && bytes.get(end - 1) == Some(&b' ') {
-        end -= 1;
+    while let Some(rest) = part.strip_suffix(" ") {
+        part = rest;
     }
-    // Spaces are one byte each, so both ends are character boundaries.
-    part.get(start..end).unwrap_or("")
+    part
 }
 
 /// The value of the first cookie called `name` in a `document.cookie` string.
@@ -348,6 +346,8 @@ pub(crate) mod tests {
         assert_eq!(cookie_value(header, "empty"), Some(""));
         assert_eq!(cookie_value(header, "bisc"), None);
         assert_eq!(cookie_value("", "biscotte"), None);
+        assert_eq!(cookie_value("  spaced  =  1 2  ;x=", "spaced"), Some("1 2"));
+        assert_eq!(cookie_value(" = ; biscotte=   ", "biscotte"), Some(""));
     }
 
     #[test]
