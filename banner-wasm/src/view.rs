@@ -134,6 +134,9 @@ pub struct Request<'a> {
     pub url: &'a str,
     /// Declared cookies of refused services still readable after deletion, separated by spaces.
     pub undeleted: &'a str,
+    /// 128 random bits drawn for this decision alone (32 lowercase hex digits); every try of it
+    /// sends the same, so the server logs it once however often its answer is lost.
+    pub decision_id: &'a str,
 }
 
 /// The body of `POST /api/v1/sites/{site}/consents`, as serde would write the protocol's
@@ -148,6 +151,7 @@ pub fn request_json(request: &Request) -> String {
         .string("language", request.language)
         .string("url", request.url)
         .words("undeleted_cookies", request.undeleted)
+        .string("decision_id", request.decision_id)
         .finish()
 }
 
@@ -407,6 +411,8 @@ pub(crate) mod tests {
         assert!(json.starts_with(r#"{"method":null,"#), "{json}");
     }
 
+    const DECISION_ID: &str = "fedcba98765432100123456789abcdef";
+
     #[test]
     fn the_decision_body_is_what_serde_would_write() {
         let config = bakery();
@@ -421,6 +427,7 @@ pub(crate) mod tests {
                 language: config.lang,
                 url,
                 undeleted,
+                decision_id: DECISION_ID,
             });
             let protocol = biscotte_shared::api::ConsentRequest {
                 consent_id: "0123456789abcdef0123456789abcdef".into(),
@@ -431,13 +438,42 @@ pub(crate) mod tests {
                 language: Lang::Fr,
                 url: Some(url.to_owned()),
                 undeleted_cookies: names.into_iter().map(String::from).collect(),
-                decision_id: None,
+                decision_id: Some(DECISION_ID.to_owned()),
             };
             assert_eq!(
                 serde_json::from_str::<serde_json::Value>(&json).ok(),
                 serde_json::to_value(&protocol).ok(),
                 "{json}"
             );
+            assert_eq!(
+                serde_json::from_str::<biscotte_shared::api::ConsentRequest>(&json).ok(),
+                Some(protocol),
+                "the server reads it back, bounds checked: {json}"
+            );
         }
+    }
+
+    /// LEGAL R28 (proof of consent), issue 12: the id that lets the server log a retried
+    /// decision once comes last, where the protocol's `ConsentRequest` declares it (serde
+    /// writes it there too; the comparison above does not see field order).
+    #[test]
+    fn the_decision_body_ends_with_its_decision_id() {
+        let config = bakery();
+        let json = request_json(&Request {
+            consent_id: "0123456789abcdef0123456789abcdef",
+            revision: config.revision.as_str(),
+            method: Method::RejectAll,
+            choices: &choices(&config, ""),
+            language: config.lang,
+            url: "https://shop.example/",
+            undeleted: "_ga",
+            decision_id: DECISION_ID,
+        });
+        assert!(
+            json.ends_with(
+                r#","undeleted_cookies":["_ga"],"decision_id":"fedcba98765432100123456789abcdef"}"#
+            ),
+            "{json}"
+        );
     }
 }
