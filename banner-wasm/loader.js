@@ -38,8 +38,14 @@
   function bSetCookie(assignment) { D.cookie = assignment; }
   function bSecure() { return location.protocol == 'https:'; }
   function bHref() { return location.href; }
-  function bLoad() {
-    try { return localStorage.getItem(OUTBOX_KEY) || ''; } catch (e) { return ''; }
+  // The banner's `localStorage` entries (README). The browser may refuse storage (third-party
+  // storage blocked): then nothing is read and what would be written lives for this page only.
+  function load(key) {
+    try { return localStorage.getItem(key); } catch (e) {}
+  }
+  // Writes `text`, or removes the entry when there is none.
+  function put(key, text) {
+    try { text ? localStorage.setItem(key, text) : localStorage.removeItem(key); } catch (e) {}
   }
   __BISCOTTE_PAGE__
   __BISCOTTE_OUTBOX__
@@ -47,24 +53,29 @@
   // The outbox (outbox.js has its rules): a decision the server does not take now (429, 5xx, no
   // answer) waits in `localStorage` and is sent again with backoff, on this page and on the next
   // ones. Storage may be refused (third-party storage blocked): then it lives for this page.
-  var OUTBOX_KEY = 'biscotte.pending';
-  var queue = [], busy = false, latest = 0, receipt = null;
+  var OUTBOX_KEY = 'biscotte.pending', PROOF_KEY = 'biscotte.proof';
+  // `inForce` is the outbox entry of the latest decision, the choice in force: only its answer is
+  // kept. `answer` is the server's answer to that choice (its receipt and inclusion proof), kept
+  // in PROOF_KEY so that later pages give it too.
+  var queue = [], busy = false, inForce, answer = {};
   function save() {
-    try {
-      var text = outboxWrite(queue);
-      text ? localStorage.setItem(OUTBOX_KEY, text) : localStorage.removeItem(OUTBOX_KEY);
-    } catch (e) {}
+    put(OUTBOX_KEY, outboxWrite(queue));
   }
   // The engine's decision (its JSON body): queued and stored first, so that neither a refusal
   // for now nor leaving the page loses it.
   function bRecord(body) {
     var last = queue[queue.length - 1];
     // Strictly after the previous one, so that its time names this decision alone.
-    latest = Math.max(Date.now(), last ? last.at + 1 : 0);
-    receipt = null;
-    outboxPush(queue, { at: latest, tries: 0, notBefore: 0, url: api + '/consents', body: body });
+    outboxPush(queue, inForce = { at: Math.max(Date.now(), last ? last.at + 1 : 0), tries: 0, notBefore: 0, url: api + '/consents', body: body });
+    // The previous choice's proof is not this one's.
+    keep(null);
     save();
     next();
+  }
+  // Keeps the server's answer (JSON text) to the choice in force, or forgets it (null).
+  function keep(text) {
+    try { answer = JSON.parse(text) || {}; } catch (e) {}
+    put(PROOF_KEY, text);
   }
   // Sends the oldest decision if it is due, or waits until it is; never two at once, so the log
   // gets a visitor's decisions in the order they were made.
@@ -93,8 +104,8 @@
         response.text().then(function (text) {
           if (result == 2) {
             console.warn('Biscotte: ' + entry.url + ' refused a decision for good (HTTP ' + response.status + '); it applies on this page only: ' + text);
-          } else if (entry.at == latest) {
-            try { receipt = JSON.parse(text).receipt || null; } catch (e) {}
+          } else if (entry == inForce) {
+            keep(text);
           }
         });
       }
@@ -205,7 +216,7 @@
         any = 1;
       });
     });
-    try { any ? localStorage.setItem(SEEN_KEY, JSON.stringify(kept)) : localStorage.removeItem(SEEN_KEY); } catch (e) {}
+    put(SEEN_KEY, any && JSON.stringify(kept));
   }
   function gtag() {
     (window.dataLayer = window.dataLayer || []).push(arguments);
@@ -425,13 +436,17 @@
       wasm_bindgen.consent();
       choice = JSON.parse(given);
     }
-    if (choice) choice.receipt = receipt;
+    if (choice) {
+      choice.receipt = answer.receipt || null;
+      choice.proof = answer.proof || null;
+    }
     return choice;
   }
   // The page's API: `open()` shows the choices again (to change or withdraw them); `consent()` is
-  // the choice in force ({method, categories, services, receipt}) or null, `receipt` being null
-  // until the server has signed the decision made on this page; `accepted(id)` says whether a
-  // service or category may run; `acceptAll()` and `rejectAll()` decide as the buttons do.
+  // the choice in force ({method, categories, services, receipt, proof}) or null, `receipt` and
+  // `proof` being null until the server has answered that decision (on this page or an earlier
+  // one); `accepted(id)` says whether a service or category may run; `acceptAll()` and
+  // `rejectAll()` decide as the buttons do.
   window.Biscotte = {
     open: function () {
       opener = D.activeElement;
@@ -505,7 +520,8 @@
     T = P.t;
     mount();
     // Decisions that earlier pages could not send go first, before any made on this one.
-    queue = outboxParse(bLoad(), Date.now()).concat(queue);
+    queue = outboxParse(load(OUTBOX_KEY) || '', Date.now()).concat(queue);
+    inForce = queue[queue.length - 1];
     next();
     google = window.dataLayer || P.svcs.some(function (s) { return s.modes.length; });
     if (google) {
@@ -524,6 +540,8 @@
       apply();
       close();
     }
+    // The proof kept with the choice in force; none once no choice is (expired, a new policy).
+    keep(state && load(PROOF_KEY));
     // Gated scripts and embeds added later (the rest of the document, single-page apps) too, and
     // a page's own manage link.
     new MutationObserver(function () {

@@ -68,6 +68,9 @@ pub fn start(text: String) -> u32 {
 /// may take it later: the page follows the choice at once either way). `accepted` names, separated
 /// by spaces, the categories and services the visitor said yes to; `undeleted` the declared
 /// cookies of refused services still readable after the loader tried to delete them.
+///
+/// Each decision draws its own decision id, written into its body: the outbox sends that body
+/// unchanged on every try, from this page or a later one, so the server can log it once.
 pub fn decide(method: &str, accepted: &str, undeleted: &str) {
     let Some(method) = view::method(method) else {
         return;
@@ -77,8 +80,9 @@ pub fn decide(method: &str, accepted: &str, undeleted: &str) {
         Some(id) => id,
         None => host::random_id(),
     };
-    if consent_id.len() != 32 {
-        return host::warn("no consent id could be drawn (crypto.getRandomValues is missing)");
+    let decision_id = host::random_id();
+    if consent_id.len() != 32 || decision_id.len() != 32 {
+        return host::warn("no random id could be drawn (crypto.getRandomValues is missing)");
     }
     let href = host::href();
     let secure = host::secure();
@@ -100,6 +104,7 @@ pub fn decide(method: &str, accepted: &str, undeleted: &str) {
             language: e.config.lang,
             url: &href,
             undeleted,
+            decision_id: &decision_id,
         });
         host::record(&body);
         e.consent_id = Some(consent_id);
@@ -108,7 +113,8 @@ pub fn decide(method: &str, accepted: &str, undeleted: &str) {
     });
 }
 
-/// `Biscotte.consent()`: the choice in force as JSON (the loader adds its receipt), or `null`.
+/// `Biscotte.consent()`: the choice in force as JSON (the loader adds its receipt and proof), or
+/// `null`.
 pub fn consent_json() -> String {
     with(|e| match &e.in_force {
         Some(choices) => ConsentSummary {

@@ -23,7 +23,8 @@ extern "C" {
     #[wasm_bindgen(js_name = bHref)]
     pub fn href() -> String;
     /// Hands a decision (its JSON body) to the loader's outbox, which sends it to the site's
-    /// `POST …/consents`, tries again when the server cannot take it now, and keeps its receipt.
+    /// `POST …/consents`, tries again when the server cannot take it now, and keeps its answer
+    /// (receipt and proof) while it is the choice in force.
     #[wasm_bindgen(js_name = bRecord)]
     pub fn record(body: &str);
     /// Takes the answer of the export `consent`.

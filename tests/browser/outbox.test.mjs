@@ -65,3 +65,29 @@ test("the server's Retry-After in seconds is honoured up to the cap", () => {
   // An HTTP date is not read: the backoff applies.
   assert.equal(backoff(1, 'Wed, 21 Oct 2026 07:28:00 GMT', 0), 500);
 });
+
+// Issue 12: the server logs a decision once, by the `decision_id` the engine writes into its body
+// (one per decision). The outbox never rewrites a body, so every try sends the id of its decision.
+test('a decision keeps its body, decision id included, across tries and pages; the next decision keeps its own (R28)', () => {
+  const decision = (method, id) => `{"consent_id":"0123456789abcdef0123456789abcdef","method":"${method}","language":"fr","decision_id":"${id}"}`;
+  const first = decision('accept_all', 'fedcba98765432100123456789abcdef');
+  let queue = [];
+  outboxPush(queue, { at: NOW, tries: 0, notBefore: 0, url: URL, body: first });
+  // A try the server did not answer: counted, and put off as the loader does.
+  queue[0].tries++;
+  queue[0].notBefore = NOW + backoff(queue[0].tries, '', 0.5);
+  // The next page reads the queue back and adds a change of mind.
+  queue = outboxParse(outboxWrite(queue), NOW + 1000);
+  const second = decision('reject_all', '00112233445566778899aabbccddeeff');
+  outboxPush(queue, { at: NOW + 1000, tries: 0, notBefore: 0, url: URL, body: second });
+  const read = outboxParse(outboxWrite(queue), NOW + 2000);
+  assert.deepEqual(read.map((p) => p.body), [first, second], 'sent byte for byte as the engine wrote them');
+  assert.deepEqual(read.map((p) => JSON.parse(p.body).decision_id), ['fedcba98765432100123456789abcdef', '00112233445566778899aabbccddeeff']);
+  assert.equal(read[0].tries, 1);
+});
+
+test('an entry written before decisions had ids still reads back, and is sent as it was', () => {
+  const old = '{"consent_id":"0123456789abcdef0123456789abcdef","method":"close","language":"en"}';
+  const stored = `${NOW - 86_400_000} 3 ${NOW} ${URL} ${old}\n`;
+  assert.deepEqual(outboxParse(stored, NOW), [{ at: NOW - 86_400_000, tries: 3, notBefore: NOW, url: URL, body: old }]);
+});
