@@ -13,7 +13,7 @@ after(async () => { await env?.stop(); });
 // What the banner itself keeps on the page's origin, in localStorage (README, "Embed the banner"):
 // `biscotte.pending` while a decision waits to be sent, `biscotte.seen` while cookies of declared
 // services exist. Before any choice, on the shop: nothing.
-const BANNER_STORAGE_KEYS = ['biscotte.pending', 'biscotte.seen'];
+const BANNER_STORAGE_KEYS = ['biscotte.pending', 'biscotte.seen', 'biscotte.proof'];
 // The trackers the shop's privacy page must name as exempt (R32): the choice cookie and the
 // banner's storage entries.
 const EXEMPT_TRACKERS = ['biscotte', ...BANNER_STORAGE_KEYS];

@@ -27,7 +27,7 @@ async fn while_the_server_holds_the_store_the_cli_says_so_and_names_the_http_rou
     );
     let err = run_args(["biscotte", "--data-dir", &dir, "verify", "--site", "demo"])
         .expect_err("store is busy");
-    assert!(err.contains("/api/v1/sites/demo/consents"), "{err}");
+    assert!(err.contains("GET /api/v1/sites/demo/log/verify"), "{err}");
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn verify_recomputes_each_revision_and_names_one_whose_stored_configuration_chan
     let data = crate::process::DataDir::with_demo_site();
     let out = data.cli(&["verify", "--site", "demo"]).expect("verifies");
     assert!(
-        out.contains("site \"demo\": revisions checked: 1, each matching its configuration"),
+        out.contains("site \"demo\": 1 leaves (0 decisions, 0 erased by retention; 1 revisions)"),
         "{out}"
     );
 
@@ -315,7 +315,7 @@ fn verify_recomputes_each_revision_and_names_one_whose_stored_configuration_chan
         .expect_err("a changed configuration is found");
     assert!(
         err.contains(&format!(
-            "revision {revision} does not match its stored configuration under recipe 2"
+            "leaf 0: revision {revision}: the stored configuration and words are not the ones published"
         )),
         "{err}"
     );

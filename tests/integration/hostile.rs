@@ -261,7 +261,7 @@ async fn unknown_api_routes_are_a_json_404_and_wrong_methods_a_json_405_with_all
         ("/api/v1/health", "GET"),
         ("/.well-known/jwks.json", "GET"),
         ("/api/v1/sites", "POST"),
-        ("/api/v1/sites/demo/revisions", "POST"),
+        ("/api/v1/sites/demo/revisions", "GET, POST"),
         ("/api/v1/sites/demo/config", "GET"),
         ("/api/v1/sites/demo/consents", "GET, POST, OPTIONS"),
     ] {

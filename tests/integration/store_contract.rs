@@ -561,24 +561,26 @@ async fn retention_erases_exactly_the_expired_contents_and_every_proof_still_ver
     let day = biscotte_shared::time::DAY_MS;
     let mut answers = Vec::new();
     for n in 0..6u64 {
+        if n == 2 {
+            // A second publication in the middle of the period to erase stays readable.
+            let mut changed = config();
+            changed.policy_version = "2".into();
+            store
+                .publish("shop", changed, SiteSettings::default(), at(day + 1))
+                .await
+                .expect("published");
+        }
         let mut d = decision("shop", &rev, n, true);
         d.decision_id = Some(consent_id(0x100 + n));
         answers.push(store.append(d, at(day * n as i64)).await.expect("appended"));
     }
-    // A second publication in the middle of the erased period stays readable.
-    let mut changed = config();
-    changed.policy_version = "2".into();
-    store
-        .publish("shop", changed, SiteSettings::default(), at(day + 1))
-        .await
-        .expect("published");
     let before = store
         .checkpoint("shop")
         .await
         .expect("read")
         .expect("signed");
-    // Kept 3 days, counted at day 5: decisions of days 0, 1 and 2 are past.
-    let cutoff = evidence::retention_cutoff(at(5 * day), 3);
+    // Kept 2 days, counted at day 5: decisions of days 0, 1 and 2 are past; day 3's is not.
+    let cutoff = evidence::retention_cutoff(at(5 * day), 2);
     let retained = store.retain("shop", cutoff).await.expect("retention");
     assert_eq!(retained.erased, 3);
     let rows: Vec<ExportRow> = store

@@ -514,15 +514,15 @@ impl Writer {
                         let hash = merkle::leaf_hash(&bytes);
                         log.leaves
                             .insert(index.to_be_bytes(), erased_value(&leaf, &hash))?;
+                        // The visitor index forgets the consent id; the decision id (random,
+                        // naming nobody once the content is gone) stays, so a late retry is
+                        // refused rather than logged again.
                         if let Some(record) = leaf.to_record(index, &hash) {
                             self.shared.by_visitor.remove(visitor_key(
                                 site,
                                 &record.consent_id,
                                 index,
                             ))?;
-                            if let Some(id) = &record.decision_id {
-                                self.shared.decision_ids.remove(decision_id_key(site, id))?;
-                            }
                         }
                         erased += 1;
                     }
