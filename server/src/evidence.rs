@@ -149,6 +149,9 @@ pub struct LogTail {
     pub tree: Arc<RwLock<TreeEdge>>,
     /// The latest signed checkpoint.
     pub checkpoint: Option<Arc<SignedCheckpoint>>,
+    /// Why the log cannot be extended, when its leaves no longer match what it signed: nothing
+    /// is appended (and so never signed over) until an operator has looked.
+    pub damaged: Option<String>,
 }
 
 /// A leaf made by the rules, for the backend to store.
@@ -180,6 +183,18 @@ impl LogTail {
             last_stamp: Timestamp::from_millis(0),
             tree: Arc::new(RwLock::new(TreeEdge::new())),
             checkpoint: None,
+            damaged: None,
+        }
+    }
+
+    /// Refuses to extend a damaged log.
+    pub fn writable(&self, site: &str) -> Result<(), StoreError> {
+        match &self.damaged {
+            None => Ok(()),
+            Some(why) => Err(StoreError::Unavailable(format!(
+                "the log of {site:?} does not match what it signed ({why}); nothing is logged \
+                 until an operator runs `biscotte verify --site {site}`"
+            ))),
         }
     }
 

@@ -355,7 +355,25 @@ fn restore_tail(log: &SiteLog) -> Result<LogTail, StoreError> {
         log.hashes.insert(root_key(block), &root)?;
         roots.push(root);
     }
-    let tail = leaf_hashes(log, blocks * TILE_WIDTH, size)?;
+    // The leaves after the last complete block; a gap (a leaf removed behind the server's back)
+    // leaves the log read-only, for `verify` to report.
+    let mut damaged = None;
+    let mut tail = Vec::new();
+    for entry in log
+        .leaves
+        .range((blocks * TILE_WIDTH).to_be_bytes()..size.to_be_bytes())
+    {
+        let (key, v) = entry?;
+        let index = be_u64(&key).unwrap_or(0);
+        while (blocks * TILE_WIDTH + tail.len() as u64) < index {
+            damaged = Some(format!(
+                "leaf {} is missing",
+                blocks * TILE_WIDTH + tail.len() as u64
+            ));
+            tail.push([0; 32]);
+        }
+        tail.push(stored_leaf(&v)?.hash());
+    }
     let edge = TreeEdge::restore(roots, &tail)
         .map_err(|e| StoreError::Corrupt(format!("the tree cannot be restored: {e}")))?;
     *write(&log.tree) = edge;
@@ -366,10 +384,13 @@ fn restore_tail(log: &SiteLog) -> Result<LogTail, StoreError> {
     for entry in log.leaves.iter().rev() {
         let (_, v) = entry?;
         let (record_id, time) = match stored_leaf(&v)? {
-            StoredLeaf::Present(bytes) => {
-                let leaf = decode(&bytes)?;
-                (leaf.record_id(), leaf.server_time())
-            }
+            StoredLeaf::Present(bytes) => match decode(&bytes) {
+                Ok(leaf) => (leaf.record_id(), leaf.server_time()),
+                Err(e) => {
+                    damaged = Some(e.to_string());
+                    continue;
+                }
+            },
             StoredLeaf::Erased {
                 record_id,
                 server_time,
@@ -387,41 +408,60 @@ fn restore_tail(log: &SiteLog) -> Result<LogTail, StoreError> {
         Some((key, text)) => {
             let size_signed = be_u64(&key)
                 .ok_or_else(|| StoreError::Corrupt("a checkpoint's key is damaged".into()))?;
-            let text = String::from_utf8(text.to_vec())
-                .map_err(|_| StoreError::Corrupt("a checkpoint is not UTF-8".into()))?;
-            let body = note::SignedNote::parse(&text)
-                .map_err(|e| StoreError::Corrupt(format!("a stored checkpoint: {e}")))?;
-            let parsed = note::Checkpoint::parse(&body.body)
-                .map_err(|e| StoreError::Corrupt(format!("a stored checkpoint: {e}")))?;
-            if parsed.size != size_signed || parsed.size > size {
-                return Err(StoreError::Corrupt(format!(
-                    "the latest checkpoint covers {} leaves but the log holds {size}: leaves a \
-                     checkpoint signed are missing",
-                    parsed.size
-                )));
+            let text = String::from_utf8_lossy(&text).into_owned();
+            let parsed = note::SignedNote::parse(&text)
+                .ok()
+                .and_then(|n| note::Checkpoint::parse(&n.body).ok());
+            match parsed {
+                None => {
+                    damaged = Some(format!(
+                        "its checkpoint of {size_signed} leaves cannot be read"
+                    ));
+                    None
+                }
+                Some(parsed) if parsed.size != size_signed || parsed.size > size => {
+                    damaged = Some(format!(
+                        "its latest checkpoint covers {} leaves but the log holds {size}",
+                        parsed.size
+                    ));
+                    None
+                }
+                Some(parsed) if damaged.is_some() => Some(Arc::new(SignedCheckpoint {
+                    size: parsed.size,
+                    root: parsed.root,
+                    text,
+                })),
+                Some(parsed) => {
+                    let tree = read_tree(&log.tree);
+                    let root = merkle::root(&tree.source(|b| log.block(b)), parsed.size)
+                        .map_err(proof_error);
+                    if root.as_ref().ok() != Some(&parsed.root) {
+                        damaged = Some(format!(
+                            "its first {} leaves do not hash to the root of its latest checkpoint",
+                            parsed.size
+                        ));
+                    }
+                    Some(Arc::new(SignedCheckpoint {
+                        size: parsed.size,
+                        root: parsed.root,
+                        text,
+                    }))
+                }
             }
-            let tree = read_tree(&log.tree);
-            let root =
-                merkle::root(&tree.source(|b| log.block(b)), parsed.size).map_err(proof_error)?;
-            if root != parsed.root {
-                return Err(StoreError::Corrupt(format!(
-                    "the log's first {} leaves do not hash to the root of its latest checkpoint: \
-                     the store was altered (run `biscotte verify`)",
-                    parsed.size
-                )));
-            }
-            Some(Arc::new(SignedCheckpoint {
-                size: parsed.size,
-                root: parsed.root,
-                text,
-            }))
         }
     };
+    if let Some(why) = &damaged {
+        tracing::error!(
+            why = %why,
+            "a site's log does not match what it signed: it is read-only until `biscotte verify` has been run"
+        );
+    }
     Ok(LogTail {
         next_record_id,
         last_stamp,
         tree: log.tree.clone(),
         checkpoint,
+        damaged,
     })
 }
 

@@ -423,6 +423,7 @@ impl Writer {
             }
         };
         if goes_live {
+            self.tail(id)?.writable(id)?;
             let log = self.log(id)?;
             let made = self.tail(id)?.append_revision(&published, now)?;
             self.store_leaf(id, &log, &made)?;
@@ -461,6 +462,7 @@ impl Writer {
                 return repeat(&log, &site, index, &new);
             }
         }
+        self.tail(&site)?.writable(&site)?;
         let made = self.tail(&site)?.append_decision(new, now)?;
         self.store_leaf(&site, &log, &made)?;
         if let Some(key) = id_key {
