@@ -40,10 +40,20 @@ impl LogKey {
     /// A log key for `public_name`, which must be usable in a C2SP key name (no space, no `+`).
     pub fn new(public_name: &str, signer: Signer) -> Result<LogKey, String> {
         check_public_name(public_name)?;
-        Ok(LogKey {
+        let key = LogKey {
             public_name: public_name.to_owned(),
             signer,
-        })
+        };
+        // Once, here: the private key signs what the published verifier key verifies. Each
+        // checkpoint is then signed without verifying it again (one per batch).
+        let probe = "biscotte key check\n";
+        let vkey = key
+            .vkey("probe")
+            .map_err(|e| format!("the signing key cannot name a log: {e}"))?;
+        note::sign_note(probe, &vkey, |m| key.signer.sign_raw(m)).map_err(|e| {
+            format!("the signing key does not verify under its own public key ({e}): replace the key file")
+        })?;
+        Ok(key)
     }
 
     pub fn public_name(&self) -> &str {
@@ -59,6 +69,17 @@ impl LogKey {
     pub fn vkey(&self, site: &str) -> Result<VerifierKey, StoreError> {
         VerifierKey::new(&self.origin(site), self.signer.public_key())
             .map_err(|e| StoreError::Storage(format!("no verifier key for {site:?}: {e}")))
+    }
+
+    /// [`LogKey::vkey`] without checking the public key again: [`LogKey::new`] did, once.
+    fn checked_vkey(&self, site: &str) -> VerifierKey {
+        let name = self.origin(site);
+        let public = self.signer.public_key();
+        VerifierKey {
+            id: note::key_id(&name, &public),
+            name,
+            public,
+        }
     }
 
     pub fn trust_root(&self) -> TrustRoot {
@@ -99,8 +120,9 @@ impl LogKey {
             root: tree.root(),
             extensions: Vec::new(),
         };
-        let key = self.vkey(site)?;
-        let text = note::sign_note(&checkpoint.to_body(), &key, |m| self.signer.sign_raw(m))
+        let body = checkpoint.to_body();
+        let signature = self.signer.sign_raw(body.as_bytes());
+        let text = note::assemble_note(&body, &self.checked_vkey(site), &signature)
             .map_err(|e| StoreError::Storage(format!("cannot sign a checkpoint: {e}")))?;
         Ok(SignedCheckpoint {
             size: checkpoint.size,
