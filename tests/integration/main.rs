@@ -20,3 +20,4 @@ mod roles;
 mod site_admin;
 mod soak;
 mod store_contract;
+mod tlog;
