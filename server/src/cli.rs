@@ -315,11 +315,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )),
         },
         Command::Retention { site, now } => rt().block_on(retention(&config, site, now)),
-        Command::Vkey { site } => {
-            let key = log_key(&config, false)?;
-            println!("{}", key.vkey(&site).map_err(|e| e.to_string())?);
-            Ok(())
-        }
+        Command::Vkey { site } => futures_executor::block_on(print_vkey(&config, &site)),
         Command::Catalogue => {
             let catalogue = Catalogue::built_in()?;
             for s in &catalogue.services {
@@ -661,6 +657,21 @@ async fn verify_site(config: &Config, site: &str) -> Result<(), Failure> {
     }
 }
 
+/// The verifier key of a site of the store, under the name and key the store pinned.
+async fn print_vkey(config: &Config, site: &str) -> Result<(), Failure> {
+    let store = open_store_with(config, &format!("GET /api/v1/sites/{site}/log/vkey"), false)?;
+    if store.site(site).await.map_err(|e| e.to_string())?.is_none() {
+        return Err(usage(format!(
+            "unknown site {site:?}: `biscotte site list` lists them"
+        )));
+    }
+    let key = log_key(config, false)?
+        .vkey(site)
+        .map_err(|e| e.to_string())?;
+    println!("{key}");
+    Ok(())
+}
+
 /// A verifier key given on the command line, or the path of a file holding one.
 fn read_key(key: &str) -> Result<biscotte_shared::note::VerifierKey, Failure> {
     let text = if Path::new(key).is_file() {
@@ -780,7 +791,7 @@ async fn retention(
     };
     let store = open_store(
         config,
-        "nothing: the running server applies retention itself once a day",
+        "none is needed: the running server applies retention itself, at start and once a day",
     )?;
     let sites = match site {
         Some(id) => match store.site(&id).await.map_err(|e| e.to_string())? {

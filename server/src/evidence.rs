@@ -377,8 +377,62 @@ pub fn retention_cutoff(now: Timestamp, days: u32) -> Timestamp {
     now.plus_millis(-(i64::from(days) * DAY_MS))
 }
 
-/// Whether a retention pass erases this leaf's content: decisions only (revision leaves hold no
-/// visitor data and stay readable), stamped before the cut-off.
-pub fn erasable(kind: LeafKind) -> bool {
-    matches!(kind, LeafKind::Decision | LeafKind::Legacy)
+/// What a retention pass, walking the log from its start, does with the next leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetentionStep {
+    /// Stamped at or after the cut-off: the pass stops here (the erased part is a prefix).
+    Stop,
+    /// A decision past retention: its content goes, its hash stays.
+    Erase,
+    /// Past retention, but kept: a revision leaf (no visitor data), or already erased.
+    Keep,
+}
+
+/// The retention rule for one leaf of `kind` stamped `time`, whose content is still there or
+/// not (`present`).
+pub fn retention_step(
+    kind: LeafKind,
+    time: Timestamp,
+    present: bool,
+    cutoff: Timestamp,
+) -> RetentionStep {
+    if time >= cutoff {
+        RetentionStep::Stop
+    } else if present && matches!(kind, LeafKind::Decision | LeafKind::Legacy) {
+        RetentionStep::Erase
+    } else {
+        RetentionStep::Keep
+    }
+}
+
+/// The answer to a decision whose id the log holds already, at `index`: the first record when
+/// it is the same decision (a retry), a refusal when the id was used for another, or when the
+/// first record's content has been erased by retention.
+pub fn answer_repeat(
+    stored: &crate::store::StoredLeaf,
+    index: u64,
+    new: &NewDecision,
+) -> Result<(ConsentRecord, Vec<u8>), StoreError> {
+    let reused = |why: &str| {
+        StoreError::DecisionIdReused(format!(
+            "decision_id {} was logged for {why}: draw a new decision_id for each decision",
+            new.decision_id.as_deref().unwrap_or_default()
+        ))
+    };
+    match stored {
+        crate::store::StoredLeaf::Present(bytes) => {
+            let leaf = Leaf::decode(bytes)
+                .map_err(|e| StoreError::Corrupt(format!("leaf {index}: {e}")))?;
+            if !same_decision(&leaf, new) {
+                return Err(reused("another decision"));
+            }
+            let record = leaf
+                .to_record(index, &merkle::leaf_hash(bytes))
+                .ok_or_else(|| reused("a publication"))?;
+            Ok((record, bytes.clone()))
+        }
+        crate::store::StoredLeaf::Erased { .. } => Err(reused(
+            "a decision whose content retention has since erased",
+        )),
+    }
 }

@@ -6,7 +6,9 @@ use crate::store::{ExportRow, Store, StoreError, StoredLeaf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use biscotte_shared::api::ConsentRecord;
-use biscotte_shared::audit::{BUNDLE_FORMAT, BundleHeader, BundleLeaf, ConsistencyProof};
+use biscotte_shared::audit::{
+    BUNDLE_FORMAT, BoundaryLeaf, BundleHeader, BundleLeaf, ConsistencyProof,
+};
 use biscotte_shared::leaf::Leaf;
 use biscotte_shared::merkle;
 use biscotte_shared::revision::hex;
@@ -222,6 +224,31 @@ pub fn render(format: Format, site: &str, row: &ExportRow) -> Vec<u8> {
     }
 }
 
+/// Leaf `index` with its inclusion proof in the tree of `size`: a bundle's edge.
+async fn boundary(
+    store: &dyn Store,
+    site: &str,
+    index: u64,
+    size: u64,
+) -> Result<BoundaryLeaf, StoreError> {
+    let mut leaf = store.leaves(site, index, index + 1);
+    let (_, stored) = leaf
+        .next()
+        .await
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt(format!("leaf {index} is missing")))?;
+    let proof = store.inclusion_proof(site, index, size).await?;
+    Ok(BoundaryLeaf {
+        index,
+        leaf_hash: hex(&stored.hash()),
+        leaf: match stored {
+            StoredLeaf::Present(bytes) => Some(STANDARD.encode(bytes)),
+            StoredLeaf::Erased { .. } => None,
+        },
+        proof: proof.iter().map(|h| STANDARD.encode(h)).collect(),
+    })
+}
+
 /// A bundle of `site`'s log for `from <= server_time < to`, checked against its latest
 /// checkpoint: the header line, then a stream of leaf lines. `since` asks for consistency proofs
 /// from those earlier sizes. Memory stays flat: the leaves are streamed from the store.
@@ -249,6 +276,15 @@ pub async fn bundle(
     let b64 = |hashes: Vec<[u8; 32]>| hashes.iter().map(|h| STANDARD.encode(h)).collect();
     let left = b64(store.nodes(site, &merkle::decompose(0, begin)).await?);
     let right = b64(store.nodes(site, &merkle::decompose(end, n)).await?);
+    let before = match begin.checked_sub(1) {
+        Some(i) => Some(boundary(store, site, i, n).await?),
+        None => None,
+    };
+    let after = if end < n {
+        Some(boundary(store, site, end, n).await?)
+    } else {
+        None
+    };
     let mut consistency = Vec::new();
     for &m in since {
         if m > n {
@@ -275,10 +311,14 @@ pub async fn bundle(
         checkpoint: checkpoint.text.clone(),
         from: from.map(rfc3339),
         to: to.map(rfc3339),
+        from_ms: from.map(Timestamp::as_millis),
+        to_ms: to.map(Timestamp::as_millis),
         begin,
         end,
         left,
         right,
+        before,
+        after,
         consistency,
     };
     let mut head = serde_json::to_vec(&header)?;

@@ -81,7 +81,8 @@ pub async fn verify_store(
     let mut expected = 0u64;
     let mut last_record: Option<u64> = None;
     let mut last_time = None;
-    let mut legacy_prev = "0".repeat(64);
+    // The legacy chain's last hash, while it can be followed (an erased record breaks it).
+    let mut legacy_prev = Some("0".repeat(64));
     let mut published: BTreeSet<Revision> = BTreeSet::new();
     let mut block_start = CompactRange::new(0);
     check_checkpoints(&mut report, &mut checkpoints, 0, &range, key).await?;
@@ -103,9 +104,13 @@ pub async fn verify_store(
             StoredLeaf::Erased {
                 record_id,
                 server_time,
+                kind,
                 ..
             } => {
                 report.erased += 1;
+                if *kind == biscotte_shared::leaf::LeafKind::Legacy {
+                    legacy_prev = None;
+                }
                 (*record_id, Some(*server_time))
             }
             StoredLeaf::Present(bytes) => match Leaf::decode(bytes) {
@@ -222,18 +227,21 @@ async fn check_leaf(
     leaf: &Leaf,
     report: &mut StoreReport,
     published: &mut BTreeSet<Revision>,
-    legacy_prev: &mut String,
+    legacy_prev: &mut Option<String>,
 ) -> Result<(), StoreError> {
     match leaf {
         Leaf::Legacy(l) => {
-            if l.record.prev_hash != *legacy_prev {
+            if legacy_prev
+                .as_ref()
+                .is_some_and(|p| l.record.prev_hash != *p)
+            {
                 report.problem(
                     Some(index),
                     ProblemKind::Reordered,
                     "a legacy record that does not follow the one before it in its chain".into(),
                 );
             }
-            *legacy_prev = l.record.hash.clone();
+            *legacy_prev = Some(l.record.hash.clone());
             if l.record.site != site {
                 report.problem(
                     Some(index),

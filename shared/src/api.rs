@@ -311,8 +311,8 @@ pub struct ConsentResponse {
     pub leaf_index: u64,
     /// SHA-256(0x00 ‖ leaf bytes), in lowercase hex.
     pub leaf_hash: String,
-    /// A C2SP tlog-proof: the leaf bytes (`extra`), the inclusion hashes and the signed
-    /// checkpoint of the batch the record was made durable in.
+    /// A C2SP tlog-proof: the leaf bytes (`extra`), the inclusion hashes and a signed checkpoint
+    /// that covers the record: its batch's, or for a retry, the latest.
     pub proof: String,
 }
 

@@ -20,6 +20,11 @@
 //!   covering `[b, n)`, each list in the order of the RFC 9162 compact range (largest subtree
 //!   first, left to right), so the root of the checkpoint can be recomputed from them and the
 //!   bundle's leaves;
+//! - `from_ms`, `to_ms`: the period's bounds in milliseconds (null when open);
+//! - `before` and `after` (when the period does not start at the log's first leaf, or end at the
+//!   checkpoint's last): the leaf at `a - 1` and the leaf at `b`, each with its inclusion proof
+//!   (`{"index","leaf_hash","leaf","proof"}`), stamped before `from` and at or after `to`: they
+//!   prove that no leaf of the period was left out of the bundle;
 //! - `consistency` (present when asked for): RFC 9162 consistency proofs from earlier sizes `m`
 //!   to `n`, hashes in base64.
 //!
@@ -66,12 +71,34 @@ pub struct BundleHeader {
     pub checkpoint: String,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// The period's bounds in milliseconds since 1970, when given: what the verifier checks
+    /// the leaves' times against (`from` and `to` are the same, for people).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
     pub begin: u64,
     pub end: u64,
     pub left: Vec<String>,
     pub right: Vec<String>,
+    /// The leaf just before the period (index `begin - 1`) and just after it (index `end`),
+    /// each with its inclusion proof: they show that no leaf of the period was left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<BoundaryLeaf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<BoundaryLeaf>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consistency: Vec<ConsistencyProof>,
+}
+
+/// A leaf next to a bundle's period, proven in its checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundaryLeaf {
+    pub index: u64,
+    pub leaf_hash: String,
+    /// Its bytes (base64), unless retention erased them.
+    pub leaf: Option<String>,
+    /// Its inclusion proof in the checkpoint, hashes in base64.
+    pub proof: Vec<String>,
 }
 
 /// A consistency proof carried by a bundle, from `from` leaves to the checkpoint's size.
@@ -223,6 +250,7 @@ pub struct BundleReport {
     pub checkpoint: Option<Checkpoint>,
     pub begin: u64,
     pub end: u64,
+    /// Decision leaves, those retention erased included.
     pub decisions: u64,
     pub revisions: u64,
     pub erased: u64,
@@ -255,6 +283,9 @@ pub struct BundleVerifier {
     last_time: Option<Timestamp>,
     /// The root of the tree at the `since` size, once the stream reaches it.
     since_root: Option<Hash>,
+    /// Indexes skipped by the lines so far, and those of them that came later (reordered).
+    gaps: Vec<(u64, u64)>,
+    late: alloc::collections::BTreeSet<u64>,
     report: BundleReport,
 }
 
@@ -292,6 +323,8 @@ impl BundleVerifier {
             last_record_id: None,
             last_time: None,
             since_root: None,
+            gaps: Vec::new(),
+            late: alloc::collections::BTreeSet::new(),
             report: BundleReport::default(),
         })
     }
@@ -338,10 +371,14 @@ impl BundleVerifier {
                     checkpoint: String::new(),
                     from: None,
                     to: None,
+                    from_ms: None,
+                    to_ms: None,
                     begin: 0,
                     end: 0,
                     left: Vec::new(),
                     right: Vec::new(),
+                    before: None,
+                    after: None,
                     consistency: Vec::new(),
                 });
                 return;
@@ -392,8 +429,96 @@ impl BundleVerifier {
         self.next = header.begin;
         self.report.begin = header.begin;
         self.report.end = header.end;
+        if self.report.checkpoint.is_some() {
+            self.check_edges(&header, size);
+        }
         self.header = Some(header);
         self.check_since_at(self.next);
+    }
+
+    /// A bundle holds every leaf of its period: it starts at the log's first leaf or right after
+    /// a proven leaf stamped before `from`, and ends at the checkpoint's last leaf or right before
+    /// a proven leaf stamped at or after `to`.
+    fn check_edges(&mut self, header: &BundleHeader, size: u64) {
+        let Some(cp) = self.report.checkpoint.clone() else {
+            return;
+        };
+        let sides = [
+            (
+                header.begin > 0,
+                header.begin.checked_sub(1),
+                &header.before,
+                header.from_ms,
+                true,
+            ),
+            (
+                header.end < size,
+                Some(header.end),
+                &header.after,
+                header.to_ms,
+                false,
+            ),
+        ];
+        for (needed, index, boundary, bound, before) in sides {
+            let side = if before { "first" } else { "last" };
+            if !needed {
+                continue;
+            }
+            if bound.is_none() {
+                self.problem(
+                    index,
+                    ProblemKind::Removed,
+                    format!(
+                        "the bundle's period is open at its {side} end, yet it leaves out the log's leaves past leaf {}",
+                        index.unwrap_or(0)
+                    ),
+                );
+                continue;
+            }
+            let Some(b) = boundary.as_ref().filter(|b| Some(b.index) == index) else {
+                self.problem(
+                    index,
+                    ProblemKind::Removed,
+                    format!(
+                        "the bundle does not prove the leaf next to its {side} record (leaf {})",
+                        index.unwrap_or(0)
+                    ),
+                );
+                continue;
+            };
+            let bytes = b.leaf.as_ref().and_then(|l| BASE64.decode(l).ok());
+            let hash = match &bytes {
+                Some(bytes) => merkle::leaf_hash(bytes),
+                None => decode_hex32(&b.leaf_hash).unwrap_or([0; 32]),
+            };
+            let proven = hashes_of(&b.proof).is_some_and(|proof| {
+                merkle::verify_inclusion(&hash, b.index, cp.size, &proof, &cp.root).is_ok()
+            });
+            if !proven {
+                self.problem(
+                    Some(b.index),
+                    ProblemKind::Altered,
+                    format!("the leaf next to the bundle's {side} record is not in the signed checkpoint"),
+                );
+                continue;
+            }
+            let time = bytes
+                .and_then(|b| Leaf::decode(&b).ok())
+                .map(|l| l.server_time().as_millis());
+            if let (Some(t), Some(bound)) = (time, bound) {
+                let outside = if before { t < bound } else { t >= bound };
+                if !outside {
+                    self.problem(
+                        Some(b.index),
+                        ProblemKind::Removed,
+                        format!(
+                            "leaf {} belongs to the period, but the bundle leaves it out",
+                            b.index
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     /// When the stream stands at the `since` size, the root there is known: compare.
@@ -410,15 +535,44 @@ impl BundleVerifier {
     fn read_leaf(&mut self, line: BundleLeaf) {
         let index = line.index;
         let end = self.header.as_ref().map_or(0, |h| h.end);
+        let given_hash = match decode_hex32(&line.leaf_hash) {
+            Some(h) => h,
+            None => {
+                self.problem(
+                    Some(index),
+                    ProblemKind::Malformed,
+                    "leaf_hash is not 64 hex digits".into(),
+                );
+                [0; 32]
+            }
+        };
         if index < self.next {
-            self.problem(
-                Some(index),
-                ProblemKind::Inserted,
-                format!(
-                    "a line for leaf {index} where leaf {} was expected: a leaf inserted, repeated or moved",
-                    self.next
-                ),
-            );
+            let skipped = self
+                .gaps
+                .iter()
+                .any(|(from, to)| (*from..*to).contains(&index))
+                && !self.late.contains(&index);
+            if skipped && self.late.len() < MAX_PROBLEMS {
+                self.late.insert(index);
+                self.problem(
+                    Some(index),
+                    ProblemKind::Reordered,
+                    format!(
+                        "leaf {index} comes after leaf {}: the bundle's lines were reordered",
+                        self.next - 1
+                    ),
+                );
+                self.check_content(index, &given_hash, &line);
+            } else {
+                self.problem(
+                    Some(index),
+                    ProblemKind::Inserted,
+                    format!(
+                        "a line for leaf {index} where leaf {} was expected: a leaf inserted or repeated",
+                        self.next
+                    ),
+                );
+            }
             return;
         }
         if index >= end {
@@ -432,51 +586,23 @@ impl BundleVerifier {
             );
             return;
         }
-        if index > self.next {
-            self.problem(
-                Some(self.next),
-                ProblemKind::Removed,
-                format!(
-                    "leaves {} to {} are missing: removed from the bundle",
-                    self.next,
-                    index - 1
-                ),
-            );
+        let jumped = index > self.next;
+        if jumped {
+            // Missing, unless they come later (reordered): settled when the bundle ends.
+            if self.gaps.len() < MAX_PROBLEMS {
+                self.gaps.push((self.next, index));
+            }
             // The root cannot match any more; go on checking each leaf on its own.
             while self.next < index {
                 self.range.append([0; 32]);
                 self.next += 1;
             }
         }
-        let given_hash = match decode_hex32(&line.leaf_hash) {
-            Some(h) => h,
-            None => {
-                self.problem(
-                    Some(index),
-                    ProblemKind::Malformed,
-                    "leaf_hash is not 64 hex digits".into(),
-                );
-                [0; 32]
-            }
-        };
-        let (record_id, time) = match (&line.leaf, &line.erased) {
-            (Some(b64), None) => self.check_present(index, b64, &given_hash, &line),
-            (None, Some(erased)) => {
-                self.report.erased += 1;
-                (Some(erased.record_id), Some(erased.server_time))
-            }
-            _ => {
-                self.problem(
-                    Some(index),
-                    ProblemKind::Malformed,
-                    "a leaf line holds either `leaf` or `erased`".into(),
-                );
-                (None, None)
-            }
-        };
+        let (record_id, time) = self.check_content(index, &given_hash, &line);
         if let Some(id) = record_id {
             if let Some(last) = self.last_record_id
                 && id != last + 1
+                && !jumped
             {
                 let kind = if id <= last {
                     ProblemKind::Reordered
@@ -494,11 +620,22 @@ impl BundleVerifier {
             self.last_record_id = Some(id);
         }
         if let Some(t) = time {
-            if self.last_time.is_some_and(|last| t < last) {
+            if self.last_time.is_some_and(|last| t < last) && !jumped {
                 self.problem(
                     Some(index),
                     ProblemKind::Reordered,
                     "stamped before the leaf before it: the log's order is its time order".into(),
+                );
+            }
+            let (from, to) = self
+                .header
+                .as_ref()
+                .map_or((None, None), |h| (h.from_ms, h.to_ms));
+            if from.is_some_and(|f| t.as_millis() < f) || to.is_some_and(|e| t.as_millis() >= e) {
+                self.problem(
+                    Some(index),
+                    ProblemKind::Inserted,
+                    "stamped outside the bundle's period".into(),
                 );
             }
             self.last_time = Some(t);
@@ -506,6 +643,32 @@ impl BundleVerifier {
         self.range.append(given_hash);
         self.next = index + 1;
         self.check_since_at(self.next);
+    }
+
+    /// Checks one leaf line's content; answers its decision number and, but for a legacy record
+    /// (logged before the single writer, a few milliseconds out of order at times), its time.
+    fn check_content(
+        &mut self,
+        index: u64,
+        given_hash: &Hash,
+        line: &BundleLeaf,
+    ) -> (Option<u64>, Option<Timestamp>) {
+        match (&line.leaf, &line.erased) {
+            (Some(b64), None) => self.check_present(index, b64, given_hash, line),
+            (None, Some(erased)) => {
+                self.report.erased += 1;
+                self.report.decisions += 1;
+                (Some(erased.record_id), None)
+            }
+            _ => {
+                self.problem(
+                    Some(index),
+                    ProblemKind::Malformed,
+                    "a leaf line holds either `leaf` or `erased`".into(),
+                );
+                (None, None)
+            }
+        }
     }
 
     /// Checks a leaf whose bytes are there; answers its decision number and time.
@@ -583,7 +746,11 @@ impl BundleVerifier {
                 "a leaf of another site's log".into(),
             );
         }
-        (leaf.record_id(), Some(leaf.server_time()))
+        let time = match leaf {
+            Leaf::Legacy(_) => None,
+            _ => Some(leaf.server_time()),
+        };
+        (leaf.record_id(), time)
     }
 
     /// Checks the end of the bundle: every leaf there, the root, and the `since` checkpoint.
@@ -592,6 +759,28 @@ impl BundleVerifier {
             self.problem(None, ProblemKind::Malformed, "the bundle is empty".into());
             return self.report;
         };
+        let gaps = core::mem::take(&mut self.gaps);
+        for (from, to) in gaps {
+            let mut start = None;
+            for i in from..=to {
+                let missing = i < to && !self.late.contains(&i);
+                match (missing, start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(s)) => {
+                        self.problem(
+                            Some(s),
+                            ProblemKind::Removed,
+                            format!(
+                                "leaves {s} to {} are missing: removed from the bundle",
+                                i - 1
+                            ),
+                        );
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
         if self.next < header.end {
             self.problem(
                 Some(self.next),

@@ -41,11 +41,17 @@
 //! `consent_id`, `server_time`, `revision`, `policy_version`, `method`, `categories`, `services`,
 //! `language`, `url`, `undeleted_cookies` (absent when empty), `prev_hash`, `hash`. The record's
 //! own `hash` is SHA-256 of those bytes, and its `prev_hash` the `hash` of the record before
-//! (64 zeros for the first), so the chain those releases kept can still be checked.
+//! (64 zeros for the first), so the chain those releases kept can still be checked. In that
+//! JSON: no whitespace; numbers (`record_id`, `server_time` in milliseconds) as integers;
+//! `categories` and `services` as objects with keys in increasing byte order and `true`/`false`
+//! values; `url` as `null` when absent; strings escape `"`, `\` and the control characters
+//! (`\b`, `\f`, `\n`, `\r`, `\t`, else `\u00XX` in lowercase hex) and nothing else, UTF-8
+//! as is. These bytes are kept as they were: a verifier hashes them, it never rebuilds them.
 //!
 //! [`Leaf::decode`] accepts only the canonical form: the bytes [`Leaf::encode`] writes for what it
-//! read, and nothing else (a trailing byte, a bool of 2, an unsorted list, a hex digit in upper case
-//! all are refused).
+//! read, and nothing else (a trailing byte, a bool or option tag of 2, an unsorted or repeated
+//! list entry, a truncated field, an unknown version or kind, text that is not UTF-8 are all
+//! refused).
 
 use crate::api::ConsentRecord;
 use crate::config::Lang;
@@ -622,7 +628,7 @@ mod tests {
     }
 
     #[test]
-    fn a_trailing_byte_and_a_bool_of_two_are_refused() {
+    fn a_trailing_byte_a_missing_byte_and_an_option_tag_of_two_are_refused() {
         let bytes = Leaf::Decision(decision()).encode().unwrap();
         let mut longer = bytes.clone();
         longer.push(0);
@@ -630,6 +636,14 @@ mod tests {
         let mut cut = bytes.clone();
         cut.pop();
         assert_eq!(Leaf::decode(&cut), Err(LeafError::Truncated));
+        // The decision id's option tag is the 17th byte from the end.
+        let mut tag = bytes.clone();
+        let at = tag.len() - 17;
+        tag[at] = 2;
+        assert!(matches!(
+            Leaf::decode(&tag),
+            Err(LeafError::NotCanonical(_))
+        ));
     }
 
     #[test]

@@ -547,7 +547,11 @@ pub fn sign_note(
 /// The signed note of `body` with `signature`, which the caller vouches for: a signer that has
 /// checked its private key against `key` once (as [`sign_note`] would on every note) and then
 /// signs many notes, one per batch of a log, skips a verification per note.
-pub fn assemble_note(body: &str, key: &VerifierKey, signature: &[u8; 64]) -> Result<String, NoteError> {
+pub fn assemble_note(
+    body: &str,
+    key: &VerifierKey,
+    signature: &[u8; 64],
+) -> Result<String, NoteError> {
     check_text(body)?;
     if !body.ends_with('\n') {
         return Err(NoteError::MalformedNote {

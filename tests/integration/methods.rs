@@ -4,7 +4,7 @@
 use crate::harness::{TestApp, decision};
 use biscotte_server::auth::Role;
 use biscotte_shared::Method;
-use biscotte_shared::api::{ConsentRecord, ConsentResponse};
+use biscotte_shared::api::ConsentResponse;
 use serde_json::Value;
 
 const VISITOR: &str = "00112233445566778899aabbccddeeff";

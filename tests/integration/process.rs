@@ -462,7 +462,7 @@ impl Clients {
                         }
                         // Half carry a decision id, as today's banners do; half none, as the
                         // engines and outboxes already in browsers.
-                        if seq % 2 == 0 {
+                        if seq.is_multiple_of(2) {
                             body["decision_id"] = serde_json::json!(consent_id.clone());
                         }
                         let acked_before = acked.load(Ordering::SeqCst);

@@ -283,6 +283,9 @@ pub async fn record(
     if logged.repeated {
         // A retry of a decision already logged: the first record, and nothing new logged.
         builder.insert_header(("Idempotent-Replayed", "true"));
+        if origin.is_some() {
+            builder.insert_header(("Access-Control-Expose-Headers", "Idempotent-Replayed"));
+        }
     }
     Ok(builder.json(ConsentResponse {
         record_id: logged.record.record_id,

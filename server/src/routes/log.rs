@@ -144,7 +144,27 @@ fn tile_path(path: &str) -> Result<(u64, Option<u64>), ApiError> {
             .and_then(|n| n.checked_add(d))
             .ok_or_else(bad)?;
     }
+    // One index, one path: `x000/000` is not tile 0 (as Go's tlog refuses it).
+    let canonical = tile_index_path(n);
+    if canonical != index {
+        return Err(invalid(
+            "tile",
+            format!("{path:?} is not the canonical path of tile {n}: write {canonical:?}"),
+        ));
+    }
     Ok((n, width))
+}
+
+/// A tile index as tlog-tiles writes it: 3-digit groups, all but the last prefixed by `x`.
+fn tile_index_path(n: u64) -> String {
+    let mut groups = vec![format!("{:03}", n % 1000)];
+    let mut rest = n / 1000;
+    while rest > 0 {
+        groups.push(format!("x{:03}", rest % 1000));
+        rest /= 1000;
+    }
+    groups.reverse();
+    groups.join("/")
 }
 
 /// The leaves a tile of `level` at `index` covers in a tree of `size`, and its width.
@@ -241,24 +261,26 @@ pub async fn inclusion(
     query: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     registered_site(&state, &site).await?;
-    let checkpoint = match query.size {
-        Some(size) => state
-            .store
-            .checkpoint_at(&site, size)
-            .await?
-            .ok_or_else(|| {
-                ApiError::NotFound(format!("no checkpoint was signed at {size} leaves"))
-            })?,
-        None => state
-            .store
-            .checkpoint(&site)
-            .await?
-            .map(|c| c.text.clone())
-            .ok_or_else(|| ApiError::NotFound("the log has no checkpoint yet".into()))?,
-    };
-    let size = match query.size {
-        Some(size) => size,
-        None => latest_size(&state, &site).await?,
+    // One checkpoint, and the proof for its size: a batch committing meanwhile changes neither.
+    let (checkpoint, size) = match query.size {
+        Some(size) => (
+            state
+                .store
+                .checkpoint_at(&site, size)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("no checkpoint was signed at {size} leaves"))
+                })?,
+            size,
+        ),
+        None => {
+            let latest = state
+                .store
+                .checkpoint(&site)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("the log has no checkpoint yet".into()))?;
+            (latest.text.clone(), latest.size)
+        }
     };
     let hashes = state
         .store
@@ -335,12 +357,14 @@ fn revision_json(entry: &RevisionEntry) -> serde_json::Value {
     })
 }
 
-/// `GET /api/v1/sites/{site}/revisions`: every publication the log recorded, in order.
+/// `GET /api/v1/sites/{site}/revisions`: every publication the log recorded, in order (their
+/// leaf indexes tell the log's size then: auditors only where the site's log is).
 pub async fn revisions(
+    auditor: MaybeAuditor,
     state: web::Data<AppState>,
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    registered_site(&state, &site).await?;
+    readable(&state, &site, &auditor).await?;
     let entries = state.store.revision_leaves(&site).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "revisions": entries.iter().map(revision_json).collect::<Vec<_>>(),
@@ -349,13 +373,14 @@ pub async fn revisions(
 
 /// `GET /api/v1/sites/{site}/revisions/{revision}`: a revision's configuration and words, and
 /// each of its publications in the log with a tlog-proof in the latest checkpoint (revision
-/// leaves are never erased by retention).
+/// leaves are never erased by retention); auditors only where the site's log is.
 pub async fn revision(
+    auditor: MaybeAuditor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (site, revision) = path.into_inner();
-    registered_site(&state, &site).await?;
+    readable(&state, &site, &auditor).await?;
     let not_found = || ApiError::NotFound(format!("site {site:?} has no revision {revision:?}"));
     let parsed = biscotte_shared::Revision::parse(&revision).ok_or_else(not_found)?;
     let published = state

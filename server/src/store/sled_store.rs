@@ -265,10 +265,6 @@ impl SiteLog {
             .transpose()
     }
 
-    fn size(&self) -> u64 {
-        read_tree(&self.tree).size()
-    }
-
     pub(super) fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
         let tree = read_tree(&self.tree);
         if size > tree.size() || index >= size {
@@ -725,7 +721,8 @@ impl Store for SledStore {
             Ok(log) => log,
             Err(e) => return stream::once(async { Err(e) }).boxed(),
         };
-        let end = end.min(log.size());
+        // Only what a durable checkpoint covers: a batch not yet on disk is nobody's to read.
+        let end = end.min(read(&log.latest).as_ref().map_or(0, |c| c.size));
         if begin >= end {
             return stream::empty().boxed();
         }
@@ -743,7 +740,8 @@ impl Store for SledStore {
 
     async fn index_at(&self, site: &str, time: Timestamp) -> Result<u64, StoreError> {
         let log = self.shared.log_of(site)?;
-        let (mut lo, mut hi) = (0, log.size());
+        let durable = read(&log.latest).as_ref().map_or(0, |c| c.size);
+        let (mut lo, mut hi) = (0, durable);
         // Leaves are stamped in log order: the first at or after `time` is found by halves.
         while lo < hi {
             let mid = lo + (hi - lo) / 2;

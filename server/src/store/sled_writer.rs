@@ -503,17 +503,22 @@ impl Writer {
             let Some(stored) = log.leaf(index)? else {
                 return Err(StoreError::Corrupt(format!("leaf {index} is missing")));
             };
-            match stored {
-                StoredLeaf::Erased { server_time, .. } if server_time >= cutoff => break,
-                StoredLeaf::Erased { .. } => {}
+            let (kind, time, leaf) = match &stored {
+                StoredLeaf::Erased {
+                    kind, server_time, ..
+                } => (*kind, *server_time, None),
                 StoredLeaf::Present(bytes) => {
-                    let leaf = Leaf::decode(&bytes)
+                    let leaf = Leaf::decode(bytes)
                         .map_err(|e| StoreError::Corrupt(format!("leaf {index}: {e}")))?;
-                    if leaf.server_time() >= cutoff {
-                        break;
-                    }
-                    if evidence::erasable(leaf.kind()) {
-                        let hash = merkle::leaf_hash(&bytes);
+                    (leaf.kind(), leaf.server_time(), Some(leaf))
+                }
+            };
+            match evidence::retention_step(kind, time, leaf.is_some(), cutoff) {
+                evidence::RetentionStep::Stop => break,
+                evidence::RetentionStep::Keep => {}
+                evidence::RetentionStep::Erase => {
+                    if let Some(leaf) = leaf {
+                        let hash = stored.hash();
                         log.leaves
                             .insert(index.to_be_bytes(), erased_value(&leaf, &hash))?;
                         // The visitor index forgets the consent id; the decision id (random,
@@ -543,39 +548,20 @@ impl Writer {
     }
 }
 
-/// A retry of a decision already logged at `index`: the same record, when it is the same
-/// decision; a refusal when the id was used for another.
+/// A retry of a decision already logged at `index`: the evidence rules say what to answer.
 fn repeat(log: &SiteLog, site: &str, index: u64, new: &NewDecision) -> Result<Pending, StoreError> {
-    let reused = |why: &str| {
-        StoreError::DecisionIdReused(format!(
-            "decision_id {} was logged for {why}: draw a new decision_id for each decision",
-            new.decision_id.as_deref().unwrap_or_default()
-        ))
-    };
-    match log.leaf(index)? {
-        Some(StoredLeaf::Present(bytes)) => {
-            let leaf = Leaf::decode(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("leaf {index}: {e}")))?;
-            if !evidence::same_decision(&leaf, new) {
-                return Err(reused("another decision"));
-            }
-            let record = leaf
-                .to_record(index, &merkle::leaf_hash(&bytes))
-                .ok_or_else(|| reused("a publication"))?;
-            Ok(Pending {
-                site: site.to_owned(),
-                record,
-                leaf: bytes,
-                repeated: true,
-            })
-        }
-        Some(StoredLeaf::Erased { .. }) => Err(reused(
-            "a decision whose content retention has since erased",
-        )),
-        None => Err(StoreError::Corrupt(format!(
+    let stored = log.leaf(index)?.ok_or_else(|| {
+        StoreError::Corrupt(format!(
             "the decision id index names leaf {index}, which the log lacks"
-        ))),
-    }
+        ))
+    })?;
+    let (record, leaf) = evidence::answer_repeat(&stored, index, new)?;
+    Ok(Pending {
+        site: site.to_owned(),
+        record,
+        leaf,
+        repeated: true,
+    })
 }
 
 fn mark<T>(
