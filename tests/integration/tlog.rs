@@ -1681,7 +1681,7 @@ async fn r30_retention_from_the_command_line_erases_exactly_the_expired_decision
         .cli(&["verify", "--bundle", &bundle_file, "--key", &vkey])
         .expect("the bundle verifies");
     assert!(
-        out.contains("(3 decisions, 3 erased by retention, 2 revisions)"),
+        out.contains("(6 decisions, 3 erased by retention, 2 revisions)"),
         "{out}"
     );
     let bundle = std::fs::read_to_string(&bundle_path).expect("bundle");

@@ -357,14 +357,12 @@ fn revision_json(entry: &RevisionEntry) -> serde_json::Value {
     })
 }
 
-/// `GET /api/v1/sites/{site}/revisions`: every publication the log recorded, in order (their
-/// leaf indexes tell the log's size then: auditors only where the site's log is).
+/// `GET /api/v1/sites/{site}/revisions`: every publication the log recorded, in order.
 pub async fn revisions(
-    auditor: MaybeAuditor,
     state: web::Data<AppState>,
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    readable(&state, &site, &auditor).await?;
+    registered_site(&state, &site).await?;
     let entries = state.store.revision_leaves(&site).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "revisions": entries.iter().map(revision_json).collect::<Vec<_>>(),
@@ -373,14 +371,17 @@ pub async fn revisions(
 
 /// `GET /api/v1/sites/{site}/revisions/{revision}`: a revision's configuration and words, and
 /// each of its publications in the log with a tlog-proof in the latest checkpoint (revision
-/// leaves are never erased by retention); auditors only where the site's log is.
+/// leaves are never erased by retention); where a site shows its log to auditors only, the proofs
+/// need their token.
 pub async fn revision(
     auditor: MaybeAuditor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (site, revision) = path.into_inner();
-    readable(&state, &site, &auditor).await?;
+    // What was shown is no secret; a checkpoint tells the log's size, which a site may keep for
+    // its auditors: without their token, its publications come without proofs.
+    let with_proofs = readable(&state, &site, &auditor).await.is_ok();
     let not_found = || ApiError::NotFound(format!("site {site:?} has no revision {revision:?}"));
     let parsed = biscotte_shared::Revision::parse(&revision).ok_or_else(not_found)?;
     let published = state
@@ -395,7 +396,7 @@ pub async fn revision(
             continue;
         }
         let mut json = revision_json(&entry);
-        if let Some(cp) = &checkpoint
+        if let Some(cp) = checkpoint.as_ref().filter(|_| with_proofs)
             && entry.index < cp.size
         {
             let hashes = state
