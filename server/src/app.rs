@@ -189,6 +189,12 @@ fn serve(
         App::new()
             .app_data(state.clone())
             .app_data(json_body(DECISION_BODY_LIMIT))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                actix_web::Error::from(ApiError::Invalid(biscotte_shared::FieldError::new(
+                    "path",
+                    format!("{err}: see the README's HTTP API table for what each route takes"),
+                )))
+            }))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 actix_web::Error::from(ApiError::Invalid(biscotte_shared::FieldError::new(
                     "query",

@@ -442,3 +442,41 @@ async fn a_handler_that_panics_answers_a_json_500_and_the_server_keeps_serving()
         .expect("request");
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn log_routes_given_numbers_that_do_not_fit_or_make_no_sense_answer_in_the_envelope() {
+    let app = TestApp::start().await;
+    let token = app.token(Role::Auditor, Some("demo"));
+    for (path, status) in [
+        (
+            "/api/v1/sites/demo/log/checkpoints/99999999999999999999",
+            400,
+        ),
+        ("/api/v1/sites/demo/log/checkpoints/-1", 400),
+        ("/api/v1/sites/demo/log/tile/999/000", 400),
+        ("/api/v1/sites/demo/log/tile/255/000", 404),
+        ("/api/v1/sites/demo/log/tile/0/x000/000", 400),
+        ("/api/v1/sites/demo/log/tile/0/000.p/0", 400),
+        (
+            "/api/v1/sites/demo/log/proof/inclusion?index=18446744073709551615",
+            404,
+        ),
+        ("/api/v1/sites/demo/log/proof/inclusion?index=-3", 400),
+        (
+            "/api/v1/sites/demo/log/proof/consistency?from=18446744073709551615",
+            404,
+        ),
+        ("/api/v1/sites/demo/log/proof/consistency?from=1&to=0", 404),
+    ] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("an answer, never a dropped connection");
+        let (got, body) = envelope(r).await;
+        assert_eq!(got, status, "{path}: {body:?}");
+        assert!(!body.error.message.is_empty(), "{path}");
+    }
+}
