@@ -28,6 +28,12 @@ pub struct StoreReport {
     #[serde(serialize_with = "problems")]
     pub problems: Vec<Problem>,
     pub more_problems: u64,
+    /// The size of the last checkpoint found to sign the log's leaves, as the check goes.
+    #[serde(skip)]
+    last_matching: Option<u64>,
+    /// Whether a changed leaf was already located between two checkpoints.
+    #[serde(skip)]
+    located: bool,
 }
 
 fn problems<S: serde::Serializer>(list: &[Problem], s: S) -> Result<S::Ok, S::Error> {
@@ -374,14 +380,35 @@ pub fn check_checkpoint(
                 cp.size
             ),
         ),
-        Ok(cp) if Some(cp.root) != root => report.problem(
-            None,
-            ProblemKind::SplitView,
-            format!(
-                "the checkpoint of {size} leaves does not sign the root of the log's first {size} \
-                 leaves: the log was rewritten after it was signed, or the checkpoint swapped"
-            ),
-        ),
-        Ok(_) => {}
+        Ok(cp) if Some(cp.root) != root => {
+            // The first checkpoint that no longer matches, after one that does, says where the
+            // log changed: among the leaves signed in between.
+            let located = match report.last_matching {
+                Some(before) if !report.located && size > before => {
+                    report.located = true;
+                    Some(before)
+                }
+                _ => None,
+            };
+            let whereabouts = match located {
+                Some(before) if size - before == 1 => {
+                    format!("; leaf {before} was altered or replaced after it was signed")
+                }
+                Some(before) => format!(
+                    "; the change is among leaves {before} to {}, the ones it added to the checkpoint before",
+                    size - 1
+                ),
+                None => String::new(),
+            };
+            report.problem(
+                located,
+                ProblemKind::SplitView,
+                format!(
+                    "the checkpoint of {size} leaves does not sign the root of the log's first {size} \
+                     leaves: the log was rewritten after it was signed, or the checkpoint swapped{whereabouts}"
+                ),
+            );
+        }
+        Ok(_) => report.last_matching = Some(size),
     }
 }

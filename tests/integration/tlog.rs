@@ -1032,12 +1032,12 @@ async fn r28_tampering_with_a_stopped_store_is_found_by_verify_site_and_located(
                 "checkpoint of {latest} leaves does not verify with the log's key"
             )]
         }),
-        // Past the last full tile, nothing but the checkpoints covers the leaves: opening the
-        // store finds the root of its latest checkpoint changed. The operator must hear of it,
-        // with the size.
+        // Past the last full tile, nothing but the checkpoints covers the leaves: the store
+        // opens read-only, and verify locates the change between the last checkpoint that still
+        // matches and the first that does not.
         ("the last leaf's bytes altered", |db, _| {
             flip_leaf_byte(db, 300, CONSENT_ID_BYTE);
-            vec!["301".into()]
+            vec!["301".into(), "the change is among leaves".into()]
         }),
         ("the last leaf removed", |db, _| {
             db.open_tree("leaves/demo")
