@@ -1,13 +1,28 @@
--- wrk script of the load benchmark (run.sh): POSTs valid decisions, or GETs the ceiling route.
+-- wrk script of the load benchmark (load/run.sh) and of the log benchmark's fill (log/run.sh):
+-- POSTs valid decisions for the demo site, or GETs the ceiling route.
 -- Environment: BENCH_MODE = "decisions" or "ceiling"; for decisions BENCH_REVISION (the site's live
 -- revision), BENCH_SITE, BENCH_ORIGIN (registered for the site) and BENCH_RUN (a number that keeps
--- consent ids distinct across runs).
--- It counts the answers with the expected status (201 for a decision, 200 for the ceiling) and prints
--- one line that run.sh reads:
---   RESULT ok=N other=N requests=N duration_us=N p50_us=N p99_us=N max_us=N connect=N read=N write=N timeout=N
+-- consent ids and decision ids distinct across runs).
+-- Optional, for the fill: BENCH_QUOTA (decisions to send in all, shared between the threads) and
+-- BENCH_DONE_DIR, with BENCH_THREADS (wrk's -t). A thread that has sent its share sends GET BENCH_FILLER (/healthz) instead,
+-- and once every decision it sent is answered it creates BENCH_DONE_DIR/<thread> and stops:
+-- run.sh interrupts wrk when every thread has done so, and the store then holds exactly the quota.
+--
+-- The decisions are the ones the demo site's banner sends: the six methods with the choices each
+-- requires (accept_all, reject_all, close, gpc, custom, embed), French and English, some with
+-- undeleted cookies, every second one with a decision_id (the banner's exactly-once id; never
+-- repeated here, so every 201 is a new leaf), and every fifth from a visitor who decided before
+-- (the same consent id as the decision before it). Consent ids and decision ids are random, as
+-- the banner draws them (so the store's indexes take them in no order), with the thread and a
+-- counter in their last 32 bits so that no two are ever the same.
+-- A decision counts as ok only when its answer is a 201 whose body carries the tlog proof
+-- ("proof":"c2sp.org/tlog-proof@v1…); a 201 without it counts as noproof.
+-- It prints one line that run.sh reads:
+--   RESULT ok=N noproof=N other=N requests=N duration_us=N p50_us=N p99_us=N max_us=N connect=N read=N write=N timeout=N
 
 local mode = os.getenv("BENCH_MODE") or "ceiling"
 local expected = (mode == "decisions") and 201 or 200
+local total_quota = tonumber(os.getenv("BENCH_QUOTA") or "")
 local threads = {}
 local next_id = 0
 
@@ -19,12 +34,22 @@ end
 
 -- Per thread (each has its own Lua state).
 ok = 0
+noproof = 0
 other = 0
 local counter = 0
+local answered = 0
 
-function response(status, headers, body)
-  if status == expected then ok = ok + 1 else other = other + 1 end
+local function count(status, body)
+  if status ~= expected then
+    other = other + 1
+  elseif mode == "decisions" and not (body and string.find(body, '"proof":"c2sp.org/tlog-proof@v1', 1, true)) then
+    noproof = noproof + 1
+  else
+    ok = ok + 1
+  end
 end
+
+response = function(status, headers, body) count(status, body) end
 
 if mode == "decisions" then
   local site = os.getenv("BENCH_SITE") or "demo"
@@ -35,30 +60,92 @@ if mode == "decisions" then
     ["Content-Type"] = "application/json",
     ["Origin"] = os.getenv("BENCH_ORIGIN") or "http://127.0.0.1:8080",
   }
-  local methods = { '"accept_all","categories":{"analytics":true}',
-                    '"reject_all","categories":{"analytics":false}',
-                    '"close","categories":{"analytics":false}' }
+  -- The demo site has one optional category (analytics) and two services in it.
+  local choices = {
+    '"method":"accept_all","categories":{"analytics":true},"services":{}',
+    '"method":"reject_all","categories":{"analytics":false},"services":{}',
+    '"method":"close","categories":{"analytics":false},"services":{}',
+    '"method":"reject_all","categories":{"analytics":false},"services":{},"undeleted_cookies":["_ga"]',
+    '"method":"custom","categories":{"analytics":true},"services":{"google_analytics":true,"hotjar":false}',
+    '"method":"gpc","categories":{"analytics":false},"services":{}',
+    '"method":"accept_all","categories":{"analytics":true},"services":{"google_analytics":true,"hotjar":true}',
+    '"method":"embed","categories":{"analytics":false},"services":{"hotjar":true}',
+    '"method":"reject_all","categories":{"analytics":false},"services":{}',
+    '"method":"custom","categories":{"analytics":false},"services":{"google_analytics":true}',
+  }
+  local pages = { "http://127.0.0.1:8080/demo/", "http://127.0.0.1:8080/demo/boutique.html?ref=mail#haut" }
+  local languages = { "fr", "en", "fr" }
 
-  function request()
+  -- 128 bits in lowercase hex: 96 random, then the thread and a counter.
+  local function random_id()
+    return string.format("%08x%08x%08x%08x", math.random(0, 0xffffffff), math.random(0, 0xffffffff),
+      math.random(0, 0xffffffff), thread_id * 0x1000000 + counter % 0x1000000)
+  end
+  local consent_id = nil
+
+  local function decision()
     counter = counter + 1
-    -- 128 bits in lowercase hex, as the banner draws them: run, thread, then a counter.
-    local consent_id = string.format("%08x%08x%08x%08x", run, thread_id, 0, counter)
-    local body = '{"consent_id":"' .. consent_id .. '","revision":"' .. revision ..
-      '","method":' .. methods[counter % 3 + 1] ..
-      ',"services":{},"language":"fr","url":"http://127.0.0.1:8080/demo/"}'
-    return wrk.format("POST", path, headers, body)
+    if counter == 1 then math.randomseed(run * 1000 + thread_id + 1) end
+    -- Every fifth decision is the same visitor's second one.
+    if counter % 5 ~= 0 or not consent_id then consent_id = random_id() end
+    local body = '{"consent_id":"' .. consent_id .. '","revision":"' .. revision .. '",' ..
+      choices[counter % #choices + 1] ..
+      ',"language":"' .. languages[counter % #languages + 1] ..
+      '","url":"' .. pages[counter % #pages + 1] .. '"'
+    if counter % 2 == 0 then
+      body = body .. ',"decision_id":"' .. random_id() .. '"'
+    end
+    return wrk.format("POST", path, headers, body .. "}")
+  end
+
+  if total_quota then
+    local done_dir = assert(os.getenv("BENCH_DONE_DIR"), "BENCH_DONE_DIR is not set")
+    local filler
+    local thread_count = assert(tonumber(os.getenv("BENCH_THREADS") or ""), "BENCH_THREADS is not set")
+    local stopped = false
+    function init(args)
+      -- Built here, not when the script loads: wrk fills in the Host header only by then.
+      filler = wrk.format("GET", os.getenv("BENCH_FILLER") or "/healthz")
+      -- This thread's share of the quota.
+      quota = math.floor(total_quota / thread_count) + ((thread_id < total_quota % thread_count) and 1 or 0)
+    end
+    local first = true
+    function request()
+      -- wrk 4 calls request() once on thread 0 before the run, to check the request, and
+      -- never sends it: that first call gets the filler, so no decision is counted unsent.
+      if first then
+        first = false
+        if thread_id == 0 then return filler end
+      end
+      if counter < quota then return decision() end
+      return filler
+    end
+    response = function(status, headers, body)
+      if status == 200 then return end -- the filler
+      count(status, body)
+      answered = answered + 1
+      if answered >= quota and not stopped then
+        stopped = true
+        local f = io.open(done_dir .. "/" .. thread_id, "w")
+        if f then f:close() end
+        wrk.thread:stop()
+      end
+    end
+  else
+    request = decision
   end
 end
 
 function done(summary, latency, requests)
-  local n_ok, n_other = 0, 0
+  local n_ok, n_noproof, n_other = 0, 0, 0
   for _, t in ipairs(threads) do
     n_ok = n_ok + t:get("ok")
+    n_noproof = n_noproof + t:get("noproof")
     n_other = n_other + t:get("other")
   end
   local e = summary.errors
   io.write(string.format(
-    "RESULT ok=%d other=%d requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d connect=%d read=%d write=%d timeout=%d\n",
-    n_ok, n_other, summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    "RESULT ok=%d noproof=%d other=%d requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d connect=%d read=%d write=%d timeout=%d\n",
+    n_ok, n_noproof, n_other, summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     latency.max, e.connect, e.read, e.write, e.timeout))
 end
