@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use biscotte_shared::api::ConsentRecord;
 use biscotte_shared::revision::hex;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -29,7 +29,8 @@ pub struct Signer {
     /// The same key for raw signatures (checkpoints are C2SP signed notes, not JWTs).
     pair: std::sync::Arc<Ed25519KeyPair>,
     public: [u8; 32],
-    encoding: EncodingKey,
+    /// The JWS protected header, encoded once: `{"typ":"JWT","alg":"EdDSA","kid":…}`.
+    jws_header: String,
     decoding: DecodingKey,
     public_x: String,
     kid: String,
@@ -106,12 +107,15 @@ impl Signer {
             .as_slice()
             .try_into()
             .map_err(|_| format!("{} holds an Ed25519 key of an odd size", path.display()))?;
+        let kid = hex(Sha256::digest(&public).get(..8).unwrap_or_default());
         Ok(Signer {
             pair: std::sync::Arc::new(pair),
             public: public_bytes,
-            encoding: EncodingKey::from_ed_der(&der),
+            jws_header: URL_SAFE_NO_PAD.encode(
+                serde_json::json!({ "typ": "JWT", "alg": "EdDSA", "kid": kid }).to_string(),
+            ),
             decoding: DecodingKey::from_ed_der(&public),
-            kid: hex(Sha256::digest(&public).get(..8).unwrap_or_default()),
+            kid,
             public_x,
         })
     }
@@ -135,11 +139,20 @@ impl Signer {
         })
     }
 
+    /// A compact JWS (RFC 7515) of `claims`, EdDSA, signed with the key already held: what
+    /// `jsonwebtoken::encode` writes, without parsing the PKCS#8 key again on every call (a
+    /// receipt is signed per decision).
     fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ApiError> {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+        let payload = serde_json::to_vec(claims)
+            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+        let mut jws = String::with_capacity(self.jws_header.len() + payload.len() * 4 / 3 + 90);
+        jws.push_str(&self.jws_header);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        let signature = self.pair.sign(jws.as_bytes());
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        Ok(jws)
     }
 
     /// A receipt for a recorded decision: what the visitor can show to prove their choice.

@@ -585,11 +585,16 @@ async fn export_log(
         )));
     }
     let mut writer: Box<dyn Write> = match &out {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        // Large writes: an export of a million records is the better part of a gigabyte.
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
             std::fs::File::create(path)
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout().lock(),
+        )),
     };
     let io = |e: std::io::Error| e.to_string();
     if format == Format::Bundle {

@@ -7,8 +7,8 @@
 //! `leaves/<site>` (big-endian leaf index → the leaf's bytes, or what retention left of it),
 //! `hashes/<site>` (`t` + block → the 256 leaf hashes of a complete block, a level-0 hash tile;
 //! `r` + block → that block's root), `checkpoints/<site>` (big-endian size → signed note);
-//! shared indexes: `by_visitor` (site, consent id, leaf index), `decision_ids` (site, decision
-//! id → leaf index), `revision_leaves` (site, leaf index) and `retention` (site → the index below
+//! shared indexes, ids as their 16 bytes: `by_visitor` (site, consent id, leaf index),
+//! `decision_ids` (site, decision id → leaf index), `revision_leaves` (site, leaf index) and `retention` (site → the index below
 //! which decisions are erased).
 //!
 //! sled 0.34 locks up when requests call `flush_async` concurrently and run multi-tree
@@ -91,13 +91,33 @@ pub(super) fn config_key(site: &str, revision: &Revision) -> Vec<u8> {
     [site.as_bytes(), b"\0", revision.as_str().as_bytes()].concat()
 }
 
+/// A 128-bit id (consent id, decision id) as the indexes key it: its 16 bytes, not its 32 hex
+/// digits (every id the log holds was checked to be 32 lowercase hex digits; anything else is
+/// kept as its text).
+fn id_bytes(id: &str) -> Vec<u8> {
+    let digits: Option<Vec<u8>> = id
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(text, 16).ok()
+        })
+        .collect();
+    match digits {
+        Some(bytes) if bytes.len() == 16 && id.len() == 32 => bytes,
+        _ => id.as_bytes().to_vec(),
+    }
+}
+
+/// The `by_visitor` prefix of a visitor's entries: site, NUL, the consent id's bytes.
+pub(super) fn visitor_prefix(site: &str, consent_id: &str) -> Vec<u8> {
+    [site.as_bytes(), b"\0", &id_bytes(consent_id)].concat()
+}
+
 pub(super) fn visitor_key(site: &str, consent_id: &str, index: u64) -> Vec<u8> {
     [
-        site.as_bytes(),
-        b"\0",
-        consent_id.as_bytes(),
-        b"\0",
-        &index.to_be_bytes(),
+        visitor_prefix(site, consent_id),
+        index.to_be_bytes().to_vec(),
     ]
     .concat()
 }
@@ -107,7 +127,7 @@ pub(super) fn site_prefix(site: &str) -> Vec<u8> {
 }
 
 pub(super) fn decision_id_key(site: &str, decision_id: &str) -> Vec<u8> {
-    [site.as_bytes(), b"\0", decision_id.as_bytes()].concat()
+    [site.as_bytes(), b"\0", &id_bytes(decision_id)].concat()
 }
 
 pub(super) fn tile_key(block: u64) -> [u8; 9] {
@@ -874,7 +894,7 @@ impl Store for SledStore {
         consent_id: &str,
     ) -> Result<Vec<super::ConsentRecord>, StoreError> {
         let log = self.shared.log_of(site)?;
-        let prefix = [site.as_bytes(), b"\0", consent_id.as_bytes(), b"\0"].concat();
+        let prefix = visitor_prefix(site, consent_id);
         let mut out = Vec::new();
         for key in self.shared.by_visitor.scan_prefix(&prefix).keys() {
             let key = key?;
