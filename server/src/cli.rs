@@ -601,15 +601,35 @@ async fn export_log(
         let key = log_key(config, false)?
             .vkey(site)
             .map_err(|e| e.to_string())?;
-        let (head, mut lines) = export::bundle(&store, site, key.to_string(), from, to, &since)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (head, (begin, end), _) =
+            export::bundle(&store, site, key.to_string(), from, to, &since)
+                .await
+                .map_err(|e| e.to_string())?;
         writer.write_all(&head).map_err(io)?;
-        while let Some(line) = lines.next().await {
-            writer
-                .write_all(&line.map_err(|e| e.to_string())?)
-                .map_err(io)?;
+        // Two cores' worth: one thread reads the leaves from the store, this one writes the
+        // lines, through a bounded channel (memory stays flat).
+        let leaves = store.leaves(site, begin, end);
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<_>>(8);
+        let reader = std::thread::spawn(move || {
+            let mut chunk = Vec::with_capacity(1024);
+            for item in futures_executor::block_on_stream(leaves) {
+                chunk.push(item);
+                if chunk.len() == 1024 && chunks.send(std::mem::take(&mut chunk)).is_err() {
+                    return;
+                }
+            }
+            let _ = chunks.send(chunk);
+        });
+        let mut line = Vec::with_capacity(1024);
+        for chunk in received {
+            for item in chunk {
+                let (index, stored) = item.map_err(|e| e.to_string())?;
+                line.clear();
+                export::bundle_line(&mut line, index, stored).map_err(|e| e.to_string())?;
+                writer.write_all(&line).map_err(io)?;
+            }
         }
+        let _ = reader.join();
         return Ok(writer.flush().map_err(io)?);
     }
     if format == Format::Csv {

@@ -249,6 +249,14 @@ async fn boundary(
     })
 }
 
+/// A bundle on its way: the header line, the leaf range `[begin, end)` its lines cover, and
+/// those lines as a stream.
+pub type Bundle = (
+    Vec<u8>,
+    (u64, u64),
+    BoxStream<'static, Result<Vec<u8>, StoreError>>,
+);
+
 /// A bundle of `site`'s log for `from <= server_time < to`, checked against its latest
 /// checkpoint: the header line, then a stream of leaf lines. `since` asks for consistency proofs
 /// from those earlier sizes. Memory stays flat: the leaves are streamed from the store.
@@ -259,7 +267,7 @@ pub async fn bundle(
     from: Option<Timestamp>,
     to: Option<Timestamp>,
     since: &[u64],
-) -> Result<(Vec<u8>, BoxStream<'static, Result<Vec<u8>, StoreError>>), StoreError> {
+) -> Result<Bundle, StoreError> {
     let checkpoint = store.checkpoint(site).await?.ok_or_else(|| {
         StoreError::OutOfRange(format!("site {site:?} has no signed checkpoint yet"))
     })?;
@@ -325,22 +333,29 @@ pub async fn bundle(
     head.push(b'\n');
     let lines = store.leaves(site, begin, end).map(|entry| {
         let (index, stored) = entry?;
-        let line = match stored {
-            StoredLeaf::Present(bytes) => {
-                let leaf = Leaf::decode(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("leaf {index}: {e}")))?;
-                BundleLeaf::present(index, &bytes, &leaf)
-            }
-            StoredLeaf::Erased {
-                kind,
-                record_id,
-                server_time,
-                hash,
-            } => BundleLeaf::erased(index, &hash, kind, record_id.unwrap_or(0), server_time),
-        };
-        let mut out = serde_json::to_vec(&line)?;
-        out.push(b'\n');
+        let mut out = Vec::with_capacity(1024);
+        bundle_line(&mut out, index, stored)?;
         Ok(out)
     });
-    Ok((head, lines.boxed()))
+    Ok((head, (begin, end), lines.boxed()))
+}
+
+/// Writes one leaf's line of a bundle (with its newline) at the end of `out`.
+pub fn bundle_line(out: &mut Vec<u8>, index: u64, stored: StoredLeaf) -> Result<(), StoreError> {
+    let line = match stored {
+        StoredLeaf::Present(bytes) => {
+            let leaf = Leaf::decode(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("leaf {index}: {e}")))?;
+            BundleLeaf::from_leaf(index, &bytes, leaf)
+        }
+        StoredLeaf::Erased {
+            kind,
+            record_id,
+            server_time,
+            hash,
+        } => BundleLeaf::erased(index, &hash, kind, record_id.unwrap_or(0), server_time),
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.push(b'\n');
+    Ok(())
 }

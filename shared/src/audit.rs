@@ -161,6 +161,23 @@ impl RevisionFields {
 }
 
 impl BundleLeaf {
+    /// [`BundleLeaf::present`], taking the leaf (nothing copied: what an export streams).
+    pub fn from_leaf(index: u64, bytes: &[u8], leaf: Leaf) -> BundleLeaf {
+        let hash = merkle::leaf_hash(bytes);
+        let revision = match &leaf {
+            Leaf::Revision(r) => Some(RevisionFields::of(r)),
+            _ => None,
+        };
+        BundleLeaf {
+            index,
+            leaf_hash: hex(&hash),
+            leaf: Some(BASE64.encode(bytes)),
+            record: leaf.into_record(index, &hash),
+            revision,
+            erased: None,
+        }
+    }
+
     /// The line of a leaf whose bytes are kept.
     pub fn present(index: u64, bytes: &[u8], leaf: &Leaf) -> BundleLeaf {
         let hash = merkle::leaf_hash(bytes);

@@ -430,6 +430,33 @@ impl LegacyLeaf {
 }
 
 impl Leaf {
+    /// [`Leaf::to_record`], taking the leaf: nothing is copied (an export of a million records
+    /// makes one a record).
+    pub fn into_record(self, leaf_index: u64, leaf_hash: &[u8; 32]) -> Option<ConsentRecord> {
+        match self {
+            Leaf::Decision(d) => Some(ConsentRecord {
+                leaf_index,
+                record_id: d.record_id,
+                site: d.site,
+                consent_id: d.consent_id,
+                server_time: d.server_time,
+                revision: d.revision,
+                policy_version: d.policy_version,
+                method: d.method,
+                categories: d.categories,
+                services: d.services,
+                language: d.language,
+                url: d.url,
+                undeleted_cookies: d.undeleted_cookies,
+                decision_id: d.decision_id,
+                leaf_hash: hex(leaf_hash),
+                prev_hash: None,
+                hash: None,
+            }),
+            other => other.to_record(leaf_index, leaf_hash),
+        }
+    }
+
     /// The decision this leaf records, as the API shows it; `None` for a revision leaf.
     pub fn to_record(&self, leaf_index: u64, leaf_hash: &[u8; 32]) -> Option<ConsentRecord> {
         match self {

@@ -47,7 +47,7 @@ pub async fn export(
     if format == Format::Bundle {
         let key = state.log_key.vkey(&site)?.to_string();
         let since: Vec<u64> = query.since.into_iter().collect();
-        let (head, lines) = export::bundle(&*state.store, &site, key, from, to, &since).await?;
+        let (head, _, lines) = export::bundle(&*state.store, &site, key, from, to, &since).await?;
         let body = futures_util::stream::iter([Ok(web::Bytes::from(head))])
             .chain(lines.map(|l| l.map(web::Bytes::from).map_err(ApiError::from)));
         return Ok(HttpResponse::Ok()

@@ -858,7 +858,7 @@ impl Store for SledStore {
                             Ok(leaf) => leaf,
                             Err(e) => return Some(Err(e)),
                         };
-                        ExportRow::Record(leaf.to_record(index, &merkle::leaf_hash(&bytes))?)
+                        ExportRow::Record(leaf.into_record(index, &merkle::leaf_hash(&bytes))?)
                     }
                     Ok((
                         index,
