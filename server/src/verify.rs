@@ -6,7 +6,7 @@
 //! leaves at its size (so every checkpoint extends every earlier one).
 
 use crate::store::{Store, StoreError, StoredLeaf};
-use biscotte_shared::audit::{MAX_PROBLEMS, Problem, ProblemKind};
+use biscotte_shared::audit::{Problem, ProblemKind, push_problem};
 use biscotte_shared::leaf::Leaf;
 use biscotte_shared::merkle::{self, CompactRange, TILE_HEIGHT, TILE_WIDTH};
 use biscotte_shared::note::{self, VerifierKey};
@@ -47,15 +47,15 @@ impl StoreReport {
     }
 
     fn problem(&mut self, index: Option<u64>, kind: ProblemKind, message: String) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(Problem {
+        push_problem(
+            &mut self.problems,
+            &mut self.more_problems,
+            Problem {
                 index,
                 kind,
                 message,
-            });
-        } else {
-            self.more_problems += 1;
-        }
+            },
+        );
     }
 }
 

@@ -307,14 +307,25 @@ pub struct BundleVerifier {
 }
 
 fn problem(report: &mut BundleReport, index: Option<u64>, kind: ProblemKind, message: String) {
-    if report.problems.len() < MAX_PROBLEMS {
-        report.problems.push(Problem {
+    push_problem(
+        &mut report.problems,
+        &mut report.more_problems,
+        Problem {
             index,
             kind,
             message,
-        });
+        },
+    );
+}
+
+/// Adds a problem to a report's list, or counts it once the list holds [`MAX_PROBLEMS`]: a
+/// report's memory stays bounded whatever the log. Both verifiers (a bundle's, a store's) keep
+/// their problems this way.
+pub fn push_problem(list: &mut Vec<Problem>, more: &mut u64, found: Problem) {
+    if list.len() < MAX_PROBLEMS {
+        list.push(found);
     } else {
-        report.more_problems += 1;
+        *more += 1;
     }
 }
 
