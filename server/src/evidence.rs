@@ -183,9 +183,17 @@ pub struct NewLeaf {
     pub bytes: Vec<u8>,
     pub hash: Hash,
     pub leaf: Leaf,
-    /// The 256 leaf hashes of a block this leaf completed, and the block's index: a full hash
-    /// tile, which the backend keeps.
-    pub completed_block: Option<(u64, Vec<Hash>)>,
+    /// A block this leaf completed: its index, its 256 leaf hashes (a full hash tile) and its
+    /// root, which the backend keeps.
+    pub completed_block: Option<CompletedBlock>,
+}
+
+/// A complete block of 256 leaves, as the tree edge hands it over.
+#[derive(Debug)]
+pub struct CompletedBlock {
+    pub index: u64,
+    pub leaf_hashes: Vec<Hash>,
+    pub root: Hash,
 }
 
 pub fn read_tree(tree: &RwLock<TreeEdge>) -> std::sync::RwLockReadGuard<'_, TreeEdge> {
@@ -198,17 +206,6 @@ fn write_tree(tree: &RwLock<TreeEdge>) -> std::sync::RwLockWriteGuard<'_, TreeEd
 }
 
 impl LogTail {
-    /// The tail of a log holding nothing yet.
-    pub fn empty() -> LogTail {
-        LogTail {
-            next_record_id: 1,
-            last_stamp: Timestamp::from_millis(0),
-            tree: Arc::new(RwLock::new(TreeEdge::new())),
-            checkpoint: None,
-            damaged: None,
-        }
-    }
-
     /// Refuses to extend a damaged log.
     pub fn writable(&self, site: &str) -> Result<(), StoreError> {
         match &self.damaged {
@@ -238,9 +235,12 @@ impl LogTail {
         let hash = merkle::leaf_hash(&bytes);
         let mut tree = write_tree(&self.tree);
         let index = tree.size();
-        let completed_block = tree
-            .push(hash)
-            .map(|tile| (index / merkle::TILE_WIDTH, tile));
+        let completed_block = tree.push(hash).map(|leaf_hashes| CompletedBlock {
+            index: index / merkle::TILE_WIDTH,
+            leaf_hashes,
+            // The edge has just hashed the block: its root is the last block root it holds.
+            root: tree.block_roots().last().copied().unwrap_or_default(),
+        });
         Ok(NewLeaf {
             index,
             bytes,
@@ -337,11 +337,6 @@ pub fn same_decision(stored: &Leaf, new: &NewDecision) -> bool {
         && d.language == new.language
         && d.url == new.url
         && d.undeleted_cookies == new.undeleted_cookies
-}
-
-/// The record a leaf shows, for the kinds that are decisions.
-pub fn record_of(leaf: &Leaf, index: u64, hash: &Hash) -> Option<ConsentRecord> {
-    leaf.to_record(index, hash)
 }
 
 /// What a decision's answer carries: its record, its leaf, and its proof in a signed checkpoint.

@@ -377,31 +377,6 @@ impl Leaf {
     }
 }
 
-impl DecisionLeaf {
-    /// The record as the API and exports show it, at `leaf_index` with `leaf_hash`.
-    pub fn to_record(&self, leaf_index: u64, leaf_hash: &[u8; 32]) -> ConsentRecord {
-        ConsentRecord {
-            leaf_index,
-            record_id: self.record_id,
-            site: self.site.clone(),
-            consent_id: self.consent_id.clone(),
-            server_time: self.server_time,
-            revision: self.revision.clone(),
-            policy_version: self.policy_version.clone(),
-            method: self.method,
-            categories: self.categories.clone(),
-            services: self.services.clone(),
-            language: self.language,
-            url: self.url.clone(),
-            undeleted_cookies: self.undeleted_cookies.clone(),
-            decision_id: self.decision_id.clone(),
-            leaf_hash: hex(leaf_hash),
-            prev_hash: None,
-            hash: None,
-        }
-    }
-}
-
 impl LegacyLeaf {
     /// The record as the API and exports show it, at `leaf_index` with `leaf_hash`, with the
     /// chain it was logged in.
@@ -461,7 +436,7 @@ impl Leaf {
     pub fn to_record(&self, leaf_index: u64, leaf_hash: &[u8; 32]) -> Option<ConsentRecord> {
         match self {
             Leaf::Legacy(l) => Some(l.to_record(leaf_index, leaf_hash)),
-            Leaf::Decision(d) => Some(d.to_record(leaf_index, leaf_hash)),
+            Leaf::Decision(_) => self.clone().into_record(leaf_index, leaf_hash),
             Leaf::Revision(_) => None,
         }
     }

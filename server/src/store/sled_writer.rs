@@ -11,7 +11,6 @@ use super::{NewDecision, NewSite, Retained, SiteRecord, SiteSettings, StoreError
 use crate::evidence::{self, LogKey, LogTail, NewLeaf, SignedCheckpoint};
 use biscotte_shared::api::{ConsentRecord, PublishedConfig};
 use biscotte_shared::leaf::Leaf;
-use biscotte_shared::merkle;
 use biscotte_shared::{SiteConfig, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -592,18 +591,10 @@ pub(super) fn store_leaf(
     log.leaves
         .insert(made.index.to_be_bytes(), made.bytes.as_slice())?;
     index_leaf(shared, site, made.index, &made.leaf)?;
-    if let Some((block, hashes)) = &made.completed_block {
-        let tile: Vec<u8> = hashes.iter().flatten().copied().collect();
-        log.hashes.insert(tile_key(*block), tile)?;
-        let mut edge = merkle::TreeEdge::new();
-        let mut root = None;
-        for h in hashes {
-            edge.push(*h);
-            root = Some(edge.root());
-        }
-        if let Some(root) = root {
-            log.hashes.insert(root_key(*block), &root)?;
-        }
+    if let Some(block) = &made.completed_block {
+        let tile: Vec<u8> = block.leaf_hashes.iter().flatten().copied().collect();
+        log.hashes.insert(tile_key(block.index), tile)?;
+        log.hashes.insert(root_key(block.index), &block.root)?;
     }
     Ok(())
 }
