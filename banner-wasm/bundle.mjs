@@ -1,11 +1,13 @@
-// Assembles what a visitor downloads, for `./dev build`: the loader with the wasm-bindgen glue
-// and the banner's styles inside, minified into one script (one request instead of two, and one
-// brotli stream), and the precompressed forms of it and of the engine.
+// Assembles what a visitor downloads, for `./dev build`: the loader's modules (js/) with the
+// wasm-bindgen glue and the banner's styles inside, bundled and minified into one script (one
+// request instead of two, and one brotli stream), and the precompressed forms of it and of the
+// engine.
 //   node banner-wasm/bundle.mjs <glue.js> <out dir>
 import { readFileSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { minify } from 'terser';
+import { build } from 'esbuild';
 
 const [glueFile, out] = process.argv.slice(2);
 const here = new URL('.', import.meta.url).pathname;
@@ -14,23 +16,39 @@ const [wasm, glue] = shortenNames(readFileSync(wasmFile), readFileSync(glueFile,
 writeFileSync(wasmFile, wasm);
 // One rule per line in the file, for reading; none of the line breaks matters to CSS.
 const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim().replaceAll('\n', '');
-const template = readFileSync(join(here, 'loader.js'), 'utf8');
-const outbox = readFileSync(join(here, 'outbox.js'), 'utf8');
-const page = readFileSync(join(here, 'page.js'), 'utf8');
-for (const mark of ['__BISCOTTE_GLUE__', '__BISCOTTE_CSS__', '__BISCOTTE_OUTBOX__', '__BISCOTTE_PAGE__', '__BISCOTTE_WASM__']) {
-  if (template.split(mark).length != 2) throw new Error(`loader.js must hold ${mark} exactly once`);
-}
-// The glue of `--target no-modules` declares `wasm_bindgen`; inside the loader's function it is
-// local, and its imports find the loader's `bXxx` functions in the enclosing scope. `initSync`
-// (synchronous instantiation) is never called: unlisted, terser drops it as dead code.
+// The glue of `--target no-modules` declares `wasm_bindgen`; made a module here (`biscotte:glue`),
+// its imports find the loader's `bXxx` functions, which host.js exports. `initSync` (synchronous
+// instantiation) is never called: unlisted, the bundle drops it as dead code.
 const exported = 'Object.assign(__wbg_init, { initSync }, exports)';
 if (glue.split(exported).length != 2) throw new Error(`the glue no longer holds ${exported}`);
-const source = template
-  .replace('__BISCOTTE_GLUE__', () => loadOnlyStreaming(glue).replace(exported, 'Object.assign(__wbg_init, exports)'))
-  .replace('__BISCOTTE_OUTBOX__', () => outbox)
-  .replace('__BISCOTTE_PAGE__', () => page)
-  .replace('__BISCOTTE_CSS__', () => JSON.stringify(css));
-// terser rather than esbuild: it also removes the functions nothing calls (270 B brotli less).
+const imports = [...new Set(glue.match(/\bb[A-Z]\w*(?=\()/g))];
+const glueModule = `import { ${imports.join(', ')} } from ${JSON.stringify(join(here, 'js/host.js'))};\n` +
+  loadOnlyStreaming(glue).replace(exported, 'Object.assign(__wbg_init, exports)') +
+  '\nexport default wasm_bindgen;\n';
+// The modules, from js/boot.js, as one script: esbuild joins them into one function scope (the
+// server fills in `__BISCOTTE_SITE__` and `__BISCOTTE_WASM__` per answer), terser minifies it.
+const bundled = await build({
+  entryPoints: [join(here, 'js/boot.js')],
+  bundle: true,
+  write: false,
+  format: 'iife',
+  target: 'es2020',
+  charset: 'utf8',
+  legalComments: 'inline',
+  define: { __BISCOTTE_CSS__: JSON.stringify(css) },
+  plugins: [{
+    name: 'glue',
+    setup(b) {
+      b.onResolve({ filter: /^biscotte:glue$/ }, () => ({ path: 'glue', namespace: 'biscotte' }));
+      b.onLoad({ filter: /.*/, namespace: 'biscotte' }, () => ({ contents: glueModule, loader: 'js', resolveDir: here }));
+    },
+  }],
+});
+const source = bundled.outputFiles[0].text;
+for (const mark of ['__BISCOTTE_WASM__', '__BISCOTTE_SITE__']) {
+  if (source.split(mark).length != 2) throw new Error(`the loader must hold ${mark} exactly once`);
+}
+// terser after esbuild: it also removes the functions nothing calls (270 B brotli less).
 const { code } = await minify(source, {
   ecma: 2020,
   compress: { passes: 3 },
@@ -39,6 +57,9 @@ const { code } = await minify(source, {
 });
 if (code.includes('__wbindgen_debug') || /\bimport\.meta\b/.test(code)) {
   throw new Error('the glue is not the no-modules build this loader expects');
+}
+for (const mark of ['__BISCOTTE_WASM__', '__BISCOTTE_SITE__']) {
+  if (code.split(mark).length != 2) throw new Error(`the minified loader must hold ${mark} exactly once`);
 }
 writeFileSync(join(out, 'loader.js'), code);
 

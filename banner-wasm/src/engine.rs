@@ -49,12 +49,11 @@ pub fn start(text: String) -> u32 {
     let saved = view::cookie_value(&header, COOKIE_NAME).and_then(|v| SavedConsent::decode(v).ok());
     let start = view::startup(saved.as_ref(), &config, now());
     let answer = if start.prompt.is_some() { ASK } else { HOLDS };
+    // A second start (the loader's revision check found a newer projection) replaces the first:
+    // the choice in force is read again, under the new revision.
     let Some(mut slot) = ENGINE.try_lock() else {
         return UNREADABLE;
     };
-    if slot.is_some() {
-        return UNREADABLE;
-    }
     *slot = Some(Engine {
         config,
         consent_id: saved.map(|s| s.consent_id),

@@ -1,5 +1,5 @@
-//! The loader's side of the engine: small JavaScript functions that `loader.js` defines around
-//! the wasm-bindgen glue (the `bXxx` names), for what is one line of JavaScript but many imports
+//! The loader's side of the engine: small JavaScript functions that the loader's `js/host.js`
+//! exports to the wasm-bindgen glue (the `bXxx` names), for what is one line of JavaScript but many imports
 //! and much Rust through `web-sys`: cookies, the decisions' outbox, the clock, randomness.
 
 use crate::prelude::*;

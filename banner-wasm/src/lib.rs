@@ -1,5 +1,5 @@
 //! Biscotte's banner: the in-page consent engine, compiled to WebAssembly and started by the
-//! loader (`loader.js`, which holds the wasm-bindgen glue) with the projection of the site's
+//! loader (`js/`, bundled with the wasm-bindgen glue) with the projection of the site's
 //! published configuration for the page's language.
 //!
 //! The engine keeps the consent rules of `shared` on the page: it reads the projection and the
@@ -63,8 +63,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Starts the engine on this page with `config`, the body of `GET
 /// /api/v1/sites/{site}/banner?lang=…`. Answers 2 when the visitor must be asked,
-/// 1 when their choice holds, 0 when nothing started: a projection that cannot be read, or a
-/// second copy of the loader (then nothing optional runs).
+/// 1 when their choice holds, 0 when nothing started (a projection that cannot be read: then
+/// nothing optional runs). Called again with a newer revision's projection, it starts over with it.
 #[wasm_bindgen]
 pub fn start(config: String) -> u32 {
     engine::start(config)

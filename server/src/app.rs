@@ -142,6 +142,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(get().to(audit::export)),
         )
         .route("/biscotte.js", get().to(assets::loader))
+        .route("/sites/{site}/biscotte.js", get().to(banner::site_loader))
         .route("/assets/{file}", get().to(assets::asset));
 }
 

@@ -101,11 +101,18 @@ impl Codec {
     }
 }
 
+/// Where a site's loader carries its projection (`banner-wasm/js/boot.js`): the generic
+/// `/biscotte.js` has `0` there, each `/sites/{site}/biscotte.js` its site's data.
+pub const SITE_MARK: &str = "__BISCOTTE_SITE__";
+
 /// The banner's files, read once at start.
 #[derive(Clone, Debug)]
 pub struct BannerAssets {
     /// `/biscotte.js`, with the hashed URLs filled in (so compressed here, at start).
     pub loader: Asset,
+    /// The loader with the hashed URLs filled in and [`SITE_MARK`] still in it: what each site's
+    /// loader is made from (`crate::projections`).
+    pub template: String,
     /// The loader's validator (`"<first 48 bits of its SHA-256>"`): a returning visitor
     /// revalidates it with a 304 instead of downloading it again.
     pub loader_etag: String,
@@ -135,13 +142,14 @@ impl BannerAssets {
             String::from_utf8(read(LOADER)?).map_err(|_| "loader.js is not UTF-8".to_owned())?;
         let wasm = read(WASM)?;
         let wasm_name = hashed_name(WASM, &wasm);
-        if !loader.contains("__BISCOTTE_WASM__") {
+        if !loader.contains("__BISCOTTE_WASM__") || !loader.contains(SITE_MARK) {
             return Err(format!(
-                "{} is not a loader this server can serve (no __BISCOTTE_WASM__ in it); rebuild the banner with `./dev build`",
+                "{} is not a loader this server can serve (no __BISCOTTE_WASM__ or __BISCOTTE_SITE__ in it); rebuild the banner with `./dev build`",
                 dir.join(LOADER).display()
             ));
         }
-        let loader = loader.replace("__BISCOTTE_WASM__", &format!("/assets/{wasm_name}"));
+        let template = loader.replace("__BISCOTTE_WASM__", &format!("/assets/{wasm_name}"));
+        let loader = template.replace(SITE_MARK, "0");
         let asset = |name: &str, bytes: Vec<u8>, content_type| Asset {
             brotli: precompressed(dir, name, &bytes, Codec::Brotli),
             gzip: precompressed(dir, name, &bytes, Codec::Gzip),
@@ -164,6 +172,7 @@ impl BannerAssets {
         };
         Ok(BannerAssets {
             loader,
+            template,
             loader_etag,
             files,
         })

@@ -1,10 +1,10 @@
-//! The banner's projections of live revisions (`biscotte_shared::projection`), each computed and
-//! compressed (brotli 11, gzip 9) once per site, revision and language and then served from
-//! memory: published revisions never change, and a new publication is a new revision, so an entry
+//! The banner's projections of live revisions (`biscotte_shared::projection`), and the sites'
+//! loaders that carry them (`/sites/{site}/biscotte.js`), each computed and compressed (brotli 11,
+//! gzip 9) once per site, revision and language and then served from memory: published revisions never change, and a new publication is a new revision, so an entry
 //! is never stale, only replaced. Compressed once at the highest quality, every visitor gets the
 //! smallest bytes rather than what a per-request compressor can afford.
 
-use crate::assets::Asset;
+use crate::assets::{Asset, BannerAssets, SITE_MARK};
 use actix_web::web::Bytes;
 use biscotte_shared::api::PublishedConfig;
 use biscotte_shared::{Lang, Revision, projection};
@@ -22,48 +22,103 @@ pub struct Projections {
 #[derive(Debug)]
 struct Live {
     revision: Revision,
-    fr: Option<Asset>,
-    en: Option<Asset>,
+    /// By [`Kind`] and language.
+    made: [[Option<Asset>; 2]; 2],
 }
 
-impl Live {
-    fn slot(&mut self, lang: Lang) -> &mut Option<Asset> {
-        match lang {
-            Lang::Fr => &mut self.fr,
-            Lang::En => &mut self.en,
+/// What is made from a live revision: its projection, or the site's loader carrying it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Projection = 0,
+    Loader = 1,
+}
+
+fn lang_slot(lang: Lang) -> usize {
+    match lang {
+        Lang::Fr => 0,
+        Lang::En => 1,
+    }
+}
+
+/// `text` as a JavaScript string literal. Only `"`, `\\` and line terminators need escaping; the
+/// projection's separators (U+001E, U+001F) stay single bytes, as they are in the projection.
+fn js_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
         }
     }
+    out.push('"');
+    out
+}
+
+/// The site's loader: the generic one with, in place of [`SITE_MARK`], the site's id, the language
+/// and projection of `published` for `lang`, and whether a returning visitor's gated scripts wait
+/// for the revision check (`[consent.banner] wait_for_check`).
+pub fn site_loader(template: &str, published: &PublishedConfig, lang: Lang) -> String {
+    let data = format!(
+        "{{s:{},l:{},p:{},w:{}}}",
+        js_string(&published.site),
+        js_string(lang.code()),
+        js_string(&projection::encode_published(published, lang)),
+        u8::from(published.config.banner.wait_for_check),
+    );
+    template.replacen(SITE_MARK, &data, 1)
 }
 
 impl Projections {
     /// The projection of `published` for `lang`.
     pub fn get(&self, published: &PublishedConfig, lang: Lang) -> Asset {
+        self.made(published, lang, Kind::Projection, || {
+            Asset::compressed(
+                Bytes::from(projection::encode_published(published, lang)),
+                "text/plain; charset=utf-8",
+            )
+        })
+    }
+
+    /// The site's loader for `published` in `lang`, made from `banner`'s build.
+    pub fn loader(&self, published: &PublishedConfig, lang: Lang, banner: &BannerAssets) -> Asset {
+        self.made(published, lang, Kind::Loader, || {
+            Asset::compressed(
+                Bytes::from(site_loader(&banner.template, published, lang)),
+                "text/javascript; charset=utf-8",
+            )
+        })
+    }
+
+    fn made(
+        &self,
+        published: &PublishedConfig,
+        lang: Lang,
+        kind: Kind,
+        make: impl FnOnce() -> Asset,
+    ) -> Asset {
         {
             // No code panics while holding the lock; a poisoned one still holds whole entries.
             let by_site = self.by_site.read().unwrap_or_else(|p| p.into_inner());
             if let Some(live) = by_site.get(&published.site)
                 && live.revision == published.revision
+                && let Some(body) = &live.made[kind as usize][lang_slot(lang)]
             {
-                let made = match lang {
-                    Lang::Fr => &live.fr,
-                    Lang::En => &live.en,
-                };
-                if let Some(body) = made {
-                    return body.clone();
-                }
+                return body.clone();
             }
         }
-        let body = Asset::compressed(
-            Bytes::from(projection::encode_published(published, lang)),
-            "text/plain; charset=utf-8",
-        );
+        let body = make();
         let mut by_site = self.by_site.write().unwrap_or_else(|p| p.into_inner());
         let live = by_site
             .entry(published.site.clone())
             .or_insert_with(|| Live {
                 revision: published.revision.clone(),
-                fr: None,
-                en: None,
+                made: Default::default(),
             });
         if live.revision != published.revision {
             // A request still holding the previous revision may swap it back for a moment; the
@@ -71,11 +126,10 @@ impl Projections {
             // revision's projection.
             *live = Live {
                 revision: published.revision.clone(),
-                fr: None,
-                en: None,
+                made: Default::default(),
             };
         }
-        *live.slot(lang) = Some(body.clone());
+        live.made[kind as usize][lang_slot(lang)] = Some(body.clone());
         body
     }
 }

@@ -185,6 +185,12 @@ impl ManageButton {
 pub struct BannerSettings {
     #[serde(default)]
     pub manage_button: ManageButton,
+    /// A returning visitor's gated scripts wait until the site's loader has checked that no newer
+    /// revision needs asking (one request), instead of running at once from what the browser
+    /// holds. Off by default: after a publication, a returning visitor's first page may run what
+    /// the previous revision allowed until the check returns (README "Returning visitors").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub wait_for_check: bool,
 }
 
 impl BannerSettings {

@@ -1,4 +1,4 @@
-// The outbox's rules (banner-wasm/outbox.js), on their own: how unsent decisions are kept between
+// The outbox's rules (banner-wasm/js/outbox-rules.js), on their own: how unsent decisions are kept between
 // pages, which answers call for another try, and when. The file is the one bundle.mjs puts in the
 // loader; it runs here in Node (no browser needed), and retry.test.mjs drives it in Chromium.
 import { test } from 'node:test';
@@ -7,10 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
 
-const { outboxParse, outboxWrite, outboxPush, outcome, backoff, MAX_ENTRIES, MAX_DELAY_MS, VALIDITY_MS } = new Function(
-  readFileSync(join(ROOT, 'banner-wasm/outbox.js'), 'utf8') +
-    '; return { outboxParse, outboxWrite, outboxPush, outcome, backoff, MAX_ENTRIES, MAX_DELAY_MS, VALIDITY_MS };'
-)();
+import { outboxParse, outboxWrite, outboxPush, outcome, backoff, MAX_ENTRIES, MAX_DELAY_MS, VALIDITY_MS } from '../../banner-wasm/js/outbox-rules.js';
 
 const NOW = 1_764_000_000_000;
 const URL = 'http://127.0.0.1:8080/api/v1/sites/demo/consents';

@@ -1,4 +1,4 @@
-// The loader's page rules (banner-wasm/page.js), on their own: how it reads the banner projection,
+// The loader's page rules (banner-wasm/js/page.js), on their own: how it reads the banner projection,
 // which names a declared pattern covers, and where it expires a cookie. The file is the one
 // bundle.mjs puts in the loader; it runs here in Node, and the browser tests drive it in Chromium.
 import { test } from 'node:test';
@@ -7,9 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
 
-const { readProjection, matches, expiries } = new Function(
-  readFileSync(join(ROOT, 'banner-wasm/page.js'), 'utf8') + '; return { readProjection, matches, expiries };'
-)();
+import { readProjection, matches, expiries } from '../../banner-wasm/js/page.js';
 
 const R = '\x1e', F = '\x1f';
 

@@ -2,6 +2,7 @@
 // Consent Mode v2, per-service runs, deletion on parent domains and in storage, embeds and their
 // placeholders, late content, the manage button's position, and asking again.
 // Row ids (R01…) refer to ../shared/LEGAL.md.
+import { readProjection } from '../../banner-wasm/js/page.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -274,7 +275,6 @@ test('r21_r22 the visitor is asked again 6 months later, and after a new revisio
 });
 
 test('the loader reads the server\'s projection of the shop as its published configuration says', async () => {
-  const { readProjection } = new Function(readFileSync(join(ROOT, 'banner-wasm/page.js'), 'utf8') + '; return { readProjection };')();
   const published = await (await fetch(`${env.base}/api/v1/sites/shop/config`)).json();
   const config = published.config ?? published;
   const read = readProjection(await (await fetch(`${env.base}/api/v1/sites/shop/banner?lang=fr`)).text());

@@ -11,7 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag, Header, HeaderValue, IfNoneMatch};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use biscotte_shared::api::{ConsentRequest, ConsentResponse, PublishedConfig};
 use biscotte_shared::{Choices, Decision, FieldError, Lang, Revision};
 use std::sync::Arc;
@@ -156,23 +156,87 @@ pub async fn config(
     Ok(builder.json(&*published))
 }
 
+/// The value of query parameter `key`, if given.
+fn query_param(query: &str, key: &str) -> Option<String> {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .ok()?
+        .0
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, value)| value)
+}
+
 /// The language a `lang` query parameter (a BCP 47 tag) asks for; French when it is missing or
 /// not one the banner speaks, as the banner falls back itself.
 fn requested_lang(query: &str) -> Lang {
-    web::Query::<Vec<(String, String)>>::from_query(query)
-        .ok()
-        .and_then(|pairs| {
-            pairs
-                .0
+    query_param(query, "lang")
+        .and_then(|tag| Lang::from_tag(&tag))
+        .unwrap_or(Lang::Fr)
+}
+
+/// The language of a site's loader: the `lang` query parameter when the tag gives one, else the
+/// first language the browser prefers (`Accept-Language`) that the banner speaks, else French.
+fn loader_lang(req: &HttpRequest) -> Lang {
+    if let Some(lang) = query_param(req.query_string(), "lang").and_then(|t| Lang::from_tag(&t)) {
+        return lang;
+    }
+    req.get_header::<header::AcceptLanguage>()
+        .and_then(|accept| {
+            accept
+                .ranked()
                 .into_iter()
-                .find(|(key, _)| key == "lang")
-                .and_then(|(_, tag)| Lang::from_tag(&tag))
+                .find_map(|tag| Lang::from_tag(&tag.to_string()))
         })
         .unwrap_or(Lang::Fr)
 }
 
-/// `GET /api/v1/sites/{site}/banner?lang=…`: the live revision as the banner needs it for one
-/// language (`biscotte_shared::projection`), with the same caching and CORS as the configuration.
+/// `GET /sites/{site}/biscotte.js`: the site's loader, which carries the live revision's
+/// projection in one language, so that a first visit's banner needs this one request (and the
+/// engine beside it), and a returning visit none: cached like `/biscotte.js` (used at once,
+/// revalidated in the background), the loader checks itself for a newer revision
+/// (`GET …/banner?have=`). Its resource timing is readable (`Timing-Allow-Origin`): the loader
+/// tells from it whether it came from the browser's cache.
+pub async fn site_loader(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let banner = state.banner.as_ref().map_err(|why| {
+        tracing::warn!(%why, "banner requested but not built");
+        ApiError::Unavailable(format!("Biscotte: {why}"))
+    })?;
+    let (_, published) = state
+        .store
+        .current(&site)
+        .await?
+        .ok_or_else(|| ApiError::UnknownSite(site.to_string()))?;
+    let lang = loader_lang(&req);
+    let etag = EntityTag::new_strong(format!(
+        "{}-{}-{}",
+        banner.loader_etag.trim_matches('"'),
+        published.revision,
+        lang.code()
+    ));
+    let (mut builder, not_modified) = validated(&req, &None, etag);
+    builder
+        .insert_header((header::CACHE_CONTROL, crate::routes::assets::LOADER_CACHE))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Timing-Allow-Origin", "*"))
+        .insert_header((header::VARY, "Accept-Language"));
+    if not_modified {
+        return Ok(builder.finish());
+    }
+    Ok(crate::routes::assets::encoded(
+        &req,
+        builder,
+        &state.projections.loader(&published, lang, banner),
+    ))
+}
+
+/// `GET /api/v1/sites/{site}/banner?lang=…[&have=REVISION]`: the live revision as the banner needs
+/// it for one language (`biscotte_shared::projection`), with the same caching and CORS as the
+/// configuration; `204 No Content` when `have` names the live revision (a site's loader checking
+/// the projection it carries).
 pub async fn projection(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -180,6 +244,14 @@ pub async fn projection(
 ) -> Result<HttpResponse, ApiError> {
     let (published, origin) = live(&req, &state, &site).await?;
     let lang = requested_lang(req.query_string());
+    // A site's loader asks whether the revision it carries is still the live one: 204 when it is.
+    if query_param(req.query_string(), "have").as_deref() == Some(published.revision.as_str()) {
+        let mut builder = HttpResponse::NoContent();
+        with_cors(&mut builder, &origin);
+        return Ok(builder
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    }
     let etag = EntityTag::new_strong(format!("b2-{}-{}", published.revision, lang.code()));
     let (mut builder, not_modified) = validated(&req, &origin, etag);
     if not_modified {
