@@ -38,7 +38,7 @@ const THIRD_PARTY_TOKEN = 'THIRD_PARTY_ORIGIN';
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
 
-/** Serves www/ on 127.0.0.2, rewriting the tag's `/biscotte.js` to the Biscotte server and the
+/** Serves www/ on 127.0.0.2, rewriting the tag (`/biscotte.js`, `/sites/…`) to the Biscotte server and the
  * shop's third-party placeholder to the third-party origin. */
 function startSecondOrigin() {
   let serverBase = '';
@@ -54,7 +54,8 @@ function startSecondOrigin() {
     }
     let body = readFileSync(file);
     if (extname(file) === '.html') {
-      body = body.toString('utf8').replaceAll('src="/biscotte.js"', `src="${serverBase}/biscotte.js"`);
+      body = body.toString('utf8').replaceAll('src="/biscotte.js"', `src="${serverBase}/biscotte.js"`)
+        .replaceAll('src="/sites/', `src="${serverBase}/sites/`);
     }
     if (thirdPartyBase && ['.html', '.js'].includes(extname(file))) {
       body = body.toString('utf8').replaceAll(THIRD_PARTY_TOKEN, thirdPartyBase);

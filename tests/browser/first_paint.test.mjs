@@ -1,0 +1,172 @@
+// The first paint (issue 13): the site's loader (`/sites/<site>/biscotte.js`) carries the site's
+// projection, so that a first visit's banner waits for one request and a returning visitor's
+// accepted scripts for none. The engine still records every decision, also a click made before
+// it started. Row ids (R01…) refer to ../shared/LEGAL.md.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  start, firstLayer, button, consentCookie, stubsRan, bannerShown, engineReady, recordsOf,
+} from './harness.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.stop(); });
+
+const consentIdOf = (cookie) => cookie.value.split('|')[1];
+
+/** Every request the page makes to the Biscotte server, as `METHOD path?query`. */
+function serverRequests(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(env.base)) {
+      const url = new URL(r.url());
+      seen.push(`${r.method()} ${url.pathname}${url.search}`);
+    }
+  });
+  return seen;
+}
+
+/** DevTools network latency for every request that leaves the browser (answers from the HTTP
+ * cache are not delayed), as the bench's mobile profile applies it. */
+async function slowNetwork(context, page, latency) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency, downloadThroughput: -1, uploadThroughput: -1 });
+  return cdp;
+}
+
+test('a first visit draws the banner from the site\'s loader alone, before the engine starts; a click made first is recorded once it has (R01)', async () => {
+  const { context, page } = await env.visitor();
+  const seen = serverRequests(page);
+  // The engine is held back until the test lets it go.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route(`${env.base}/assets/*.wasm`, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`${env.second}/demo/?q=secret#part`);
+  await bannerShown(page);
+  assert.deepEqual(seen.filter((r) => !r.includes('/assets/')), ['GET /sites/demo/biscotte.js'],
+    'the banner needed the site\'s loader and nothing else: no projection request');
+  assert.deepEqual(await stubsRan(page), { ga: false, hotjar: false });
+  assert.equal(await page.evaluate(() => window.Biscotte.consent()), null, 'no choice before the engine runs');
+
+  await button(page, 'accept_all').click();
+  await firstLayer(page).waitFor({ state: 'detached' });
+  assert.equal(await consentCookie(context), undefined, 'nothing is written before the engine starts');
+  assert.deepEqual(await stubsRan(page), { ga: false, hotjar: false }, 'nothing runs before the decision is recorded');
+
+  release();
+  await page.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar, null, { timeout: 10_000 });
+  const cookie = await consentCookie(context);
+  assert.ok(cookie, 'the engine wrote the choice the visitor clicked before it started');
+  const [record] = await recordsOf(env, consentIdOf(cookie), 1);
+  assert.equal(record.method, 'accept_all');
+  assert.equal(record.url, `${env.second}/demo/`, 'the page address leaves without its query string or fragment');
+  assert.ok(seen.every((r) => !r.includes('q=secret')), 'the query string never leaves the page');
+  await context.close();
+});
+
+test('a returning visitor\'s accepted scripts run from what the browser holds, before the revision check answers', async () => {
+  const { context, page } = await env.visitor();
+  await page.goto(`${env.second}/demo/`);
+  await bannerShown(page);
+  await button(page, 'accept_all').click();
+  await page.waitForFunction(() => window.biscotteDemo?.ga);
+  await page.close();
+
+  // Every request that leaves the browser now takes 1.5 s, each way of a page load; what the
+  // browser holds (the site's loader, the engine) does not.
+  const next = await context.newPage();
+  await slowNetwork(context, next, 1500);
+  const seen = serverRequests(next);
+  await next.goto(`${env.second}/demo/produits.html`);
+  await next.waitForFunction(() => window.biscotteDemo?.ga && window.biscotteDemo?.hotjar, null, { timeout: 10_000 });
+  const timing = await next.evaluate(() => {
+    const check = performance.getEntriesByType('resource').find((e) => e.name.includes('have='));
+    return { ran: performance.now(), checkDone: check ? check.responseEnd : null };
+  });
+  assert.ok(seen.some((r) => r.startsWith('GET /api/v1/sites/demo/banner?lang=fr&have=')), `the revision is checked: ${seen.join(', ')}`);
+  assert.equal(timing.checkDone, null, `the scripts ran (${timing.ran} ms) before the check answered`);
+  assert.equal(await firstLayer(next).count(), 0, 'no banner: the choice holds');
+  await context.close();
+});
+
+test('a returning visitor on a site that waits for the check: the scripts run only once it answers ([consent.banner] wait_for_check)', async () => {
+  const site = structuredClone(env.site);
+  site.consent.banner = { ...(site.consent.banner ?? {}), wait_for_check: true };
+  await env.publish(site);
+  try {
+    const { context, page } = await env.visitor();
+    await page.goto(`${env.second}/demo/`);
+    await bannerShown(page);
+    await button(page, 'accept_all').click();
+    await page.waitForFunction(() => window.biscotteDemo?.ga);
+    await page.close();
+
+    const next = await context.newPage();
+    await slowNetwork(context, next, 800);
+    await next.goto(`${env.second}/demo/produits.html`);
+    await next.waitForFunction(() => window.biscotteDemo?.ga, null, { timeout: 10_000 });
+    const checkDone = await next.evaluate(() => performance.getEntriesByType('resource').find((e) => e.name.includes('have='))?.responseEnd);
+    assert.ok(checkDone > 0, 'the scripts ran after the revision check answered');
+    await context.close();
+  } finally {
+    await env.publish(env.site);
+  }
+});
+
+test('a publication that needs asking shows the banner on the returning visitor\'s same page, from the check (R22)', async () => {
+  const { context, page } = await env.visitor();
+  await page.goto(`${env.second}/demo/`);
+  await bannerShown(page);
+  await button(page, 'reject_all').click();
+  await firstLayer(page).waitFor({ state: 'detached' });
+
+  const withYoutube = structuredClone(env.site);
+  withYoutube.consent.services.push({
+    id: 'youtube', name: 'YouTube', provider: 'Google Ireland Limited', category: 'third_party',
+    privacy_policy_url: 'https://policies.google.com/privacy', cookies: [],
+  });
+  const { published } = await env.publish(withYoutube);
+  try {
+    const next = await context.newPage();
+    const seen = serverRequests(next);
+    await next.goto(`${env.second}/demo/produits.html`);
+    await bannerShown(next);
+    assert.ok(seen.some((r) => r.includes('have=')), 'the page asked whether its revision is the live one');
+    await button(next, 'reject_all').click();
+    const mine = await recordsOf(env, consentIdOf(await consentCookie(context)), 2);
+    assert.equal(mine.at(-1).revision, published.revision, 'the decision names the new revision');
+    assert.equal(mine.at(-1).services.youtube, false);
+    await context.close();
+  } finally {
+    await env.publish(env.site);
+  }
+});
+
+test('the first tag (/biscotte.js with data-site) still works, and an English page gets English texts from the site\'s loader', async () => {
+  const { context, page } = await env.visitor();
+  await page.route(`${env.second}/demo/first-tag.html`, async (route) => {
+    const home = await (await fetch(`${env.second}/demo/`)).text();
+    await route.fulfill({
+      contentType: 'text/html; charset=utf-8',
+      body: home.replace(/<script src="[^"]*\/sites\/demo\/biscotte\.js" async><\/script>/, `<script src="${env.base}/biscotte.js" data-site="demo" async></script>`),
+    });
+  });
+  const seen = serverRequests(page);
+  await page.goto(`${env.second}/demo/first-tag.html`);
+  await bannerShown(page);
+  assert.ok(seen.includes('GET /biscotte.js') && seen.some((r) => r.startsWith('GET /api/v1/sites/demo/banner?lang=fr')), seen.join(', '));
+  await button(page, 'reject_all').click();
+  await engineReady(page);
+  assert.equal((await consentCookie(context))?.value.split('|')[0], '1');
+
+  const english = await context.newPage();
+  const seenEn = serverRequests(english);
+  await english.goto(`${env.second}/demo/en.html`);
+  await engineReady(english);
+  assert.ok(seenEn.every((r) => !r.includes('/banner?')), `the English page's loader carried its texts: ${seenEn.join(', ')}`);
+  await context.close();
+});
