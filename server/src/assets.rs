@@ -1,7 +1,11 @@
 //! The built banner, served under immutable content-hashed URLs, and the stable `/biscotte.js`
-//! loader that points at the current ones.
+//! loader that points at the current ones; the engines of earlier builds stay served for the
+//! loaders browsers still hold (`engines`).
+
+pub mod engines;
 
 use actix_web::web::Bytes;
+use biscotte_shared::Timestamp;
 use biscotte_shared::revision::hex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -116,8 +120,11 @@ pub struct BannerAssets {
     /// The loader's validator (`"<first 48 bits of its SHA-256>"`): a returning visitor
     /// revalidates it with a 304 instead of downloading it again.
     pub loader_etag: String,
-    /// Hashed file name (`biscotte_banner_bg.1a2b3c4d5e6f.wasm`) → file.
+    /// Hashed file name (`biscotte_banner_bg.1a2b3c4d5e6f.wasm`) → file: the current engine, and
+    /// those of earlier builds that loaders cached in browsers may still name (`engines`).
     pub files: HashMap<String, Asset>,
+    /// The hashed file name of the engine `loader` names.
+    pub engine: String,
 }
 
 fn hashed_name(name: &str, bytes: &[u8]) -> String {
@@ -129,7 +136,14 @@ fn hashed_name(name: &str, bytes: &[u8]) -> String {
 }
 
 impl BannerAssets {
+    /// Reads the build in `dir` as a start now does, keeping the engines of earlier builds.
     pub fn load(dir: &Path) -> Result<BannerAssets, String> {
+        Self::load_at(dir, crate::clock::now())
+    }
+
+    /// Reads the build in `dir` as a start at `now` does: the loader and its engine, and the
+    /// engines of earlier builds still kept in `dir/engines/`, where this start records itself.
+    pub fn load_at(dir: &Path, now: Timestamp) -> Result<BannerAssets, String> {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|e| {
                 format!(
@@ -156,8 +170,17 @@ impl BannerAssets {
             bytes: bytes.into(),
             content_type,
         };
-        let mut files = HashMap::new();
-        files.insert(wasm_name, asset(WASM, wasm, "application/wasm"));
+        let engine = asset(WASM, wasm, "application/wasm");
+        let mut files: HashMap<String, Asset> = engines::Archive::in_banner_dir(dir)
+            .keep(&wasm_name, &engine, now)
+            .into_iter()
+            .collect();
+        tracing::info!(
+            engine = %wasm_name,
+            earlier = files.len(),
+            "banner loaded, with the engines of earlier builds that cached loaders may still name"
+        );
+        files.insert(wasm_name.clone(), engine);
         let loader_etag = format!(
             "\"{}\"",
             hex(Sha256::digest(loader.as_bytes())
@@ -175,6 +198,7 @@ impl BannerAssets {
             template,
             loader_etag,
             files,
+            engine: wasm_name,
         })
     }
 }

@@ -7,6 +7,7 @@ mod process;
 mod abuse;
 mod audit_export;
 mod banner_projection;
+mod banner_rebuilds;
 mod catalogue;
 mod cli_and_config;
 mod compression;

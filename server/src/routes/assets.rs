@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use actix_web::http::header::{self, Encoding};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
-/// How browsers keep the loader: stale at once, but used while it is revalidated for a week.
+/// How browsers keep the loader: stale at once, but used while it is revalidated for a week
+/// (`assets::engines::LOADER_STALE_DAYS`, which sets how long earlier engines stay served).
 pub const LOADER_CACHE: &str = "max-age=0, stale-while-revalidate=604800";
 
 /// `GET /biscotte.js`. Without a banner build it is a 503 with the envelope saying how to build
@@ -30,8 +31,9 @@ pub async fn loader(
             response
                 // A returning visitor's browser runs the copy it has at once and revalidates it in
                 // the background (a 304 while the build is the same): a new build is picked up on
-                // the next page. The copy it runs names the engine it was built with, which the
-                // browser caches as immutable, so the two always match.
+                // the next page. The copy it runs names the engine it was built with, which stays
+                // served for that week after a new build replaces it (`assets::engines`), so the
+                // two always match.
                 .insert_header(("Cache-Control", LOADER_CACHE))
                 .insert_header((header::ETAG, b.loader_etag.as_str()))
                 .insert_header(("Access-Control-Allow-Origin", "*"));
@@ -103,5 +105,20 @@ pub fn encoded(
             .insert_header((header::CONTENT_ENCODING, encoding.to_string()))
             .body(bytes),
         None => response.body(asset.bytes.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LOADER_CACHE;
+    use crate::assets::engines::LOADER_STALE_DAYS;
+
+    #[test]
+    fn the_loaders_cache_header_and_the_engines_kept_count_the_same_week() {
+        let window = LOADER_STALE_DAYS * 86_400;
+        assert_eq!(
+            LOADER_CACHE,
+            format!("max-age=0, stale-while-revalidate={window}")
+        );
     }
 }
