@@ -51,7 +51,7 @@ for (const mark of ['__BISCOTTE_WASM__', '__BISCOTTE_SITE__']) {
 // terser after esbuild: it also removes the functions nothing calls (270 B brotli less).
 const { code } = await minify(source, {
   ecma: 2020,
-  compress: { passes: 3 },
+  compress: { passes: 3, unsafe_arrows: true },
   mangle: true,
   format: { comments: /^!/ },
 });
