@@ -45,7 +45,7 @@ fn build(dir: &Path, tag: &str) -> Vec<u8> {
     }
     std::fs::write(
         dir.join("loader.js"),
-        format!("/* build {tag} */ const engine = '__BISCOTTE_WASM__';"),
+        format!("/* build {tag} */ const engine = '__BISCOTTE_WASM__', site = __BISCOTTE_SITE__;"),
     )
     .expect("loader");
     let wasm = wasm_module(tag);

@@ -19,6 +19,7 @@ mod methods;
 mod operations;
 mod roles;
 mod site_admin;
+mod site_loader;
 mod soak;
 mod store_contract;
 mod tlog;
