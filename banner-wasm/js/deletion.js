@@ -18,7 +18,7 @@ function cookiesOf(s, names) {
   });
 }
 function expire(name) {
-  expiries(name, location.hostname, location.pathname).forEach(bSetCookie);
+  expiries(name, location.hostname, location.pathname, location.protocol == 'https:').forEach(bSetCookie);
 }
 /** Deletes the cookies and storage keys of every service `keep` refuses; answers the cookies
  * still readable afterwards (set where this page cannot write, or put back at once by a script). */

@@ -38,8 +38,13 @@ export function matches(pattern, name) {
  * `pathname` can see it: host-only and on the host and every parent domain (not the bare
  * top-level label; IP addresses and single-label hosts have no parents), on `/` and every
  * directory of the path, with and without its trailing slash. A cookie is only deleted by an
- * assignment naming its exact domain and path, and the page cannot read which it has. */
-export function expiries(name, hostname, pathname) {
+ * assignment naming its exact domain and path, and the page cannot read which it has.
+ * Nor can it read whether a cookie is Secure or partitioned (CHIPS): on a `secure` (https) page,
+ * each place takes, instead of a plain assignment, one with `Secure` (which `__Secure-` and
+ * `__Host-` names need, and which deletes a plain cookie too) and one with `Secure; Partitioned`
+ * (a partitioned cookie is a separate entry that only a `Partitioned` assignment reaches, and
+ * `Partitioned` needs `Secure`). A non-secure page cannot write Secure cookies: plain only. */
+export function expiries(name, hostname, pathname, secure) {
   var out = [], domains = [''], paths = ['/'], labels = hostname.split('.'), at = '';
   if (!/^[\d.]+$|:/.test(hostname)) {
     for (var i = labels.length - 2; i >= 0; i--) domains.push('; Domain=' + labels.slice(i).join('.'));
@@ -48,7 +53,11 @@ export function expiries(name, hostname, pathname) {
     if (part) paths.push((at += '/' + part), at + '/');
   });
   domains.forEach(function (domain) {
-    paths.forEach(function (path) { out.push(name + '=; Path=' + path + domain + '; Max-Age=0'); });
+    paths.forEach(function (path) {
+      var a = name + '=; Path=' + path + domain + '; Max-Age=0' + (secure ? '; Secure' : '');
+      out.push(a);
+      if (secure) out.push(a + '; Partitioned');
+    });
   });
   return out;
 }

@@ -4,17 +4,23 @@
 // With `start({ shop: true })`, the second demo site `shop` too: its pages on host names
 // (www.shop.test, shop.test, mapped to 127.0.0.2 inside Chromium) and its trackers on a third
 // origin (127.0.0.3) that logs every request it gets.
+// With `start({ https: true })`, the same pages over https too (a TLS listener beside the http one
+// on 127.0.0.2), and the server behind a TLS-terminating proxy on 127.0.0.1, with a certificate
+// the run makes for itself.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname, normalize } from 'node:path';
 import http from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { chromium } from 'playwright-core';
 import { parse, stringify } from 'smol-toml';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'target/debug/biscotte');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const OPENSSL = '/usr/bin/openssl';
 
 // TOOLCHAIN.md: without these, Chromium reaches for Google hosts this machine cannot reach.
 const CHROMIUM_ARGS = [
@@ -38,13 +44,35 @@ const THIRD_PARTY_TOKEN = 'THIRD_PARTY_ORIGIN';
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
 
+/** A certificate for the loopback origins, made for this run (`dir` is the run's temporary
+ * directory), with the base64 SHA-256 of its public key (its SPKI), which Chromium is told to
+ * accept: `--ignore-certificate-errors-spki-list`. That switch, unlike
+ * `--ignore-certificate-errors`, waives the errors of this one key only, so the pages stay
+ * https with every rule that goes with it (a secure context, Secure and partitioned cookies),
+ * and nothing is installed as a trusted root on a machine others share. Chromium reads the
+ * switch only with `--user-data-dir`, which playwright always passes. */
+function testCertificate(dir) {
+  const key = join(dir, 'tls-key.pem');
+  const cert = join(dir, 'tls-cert.pem');
+  execFileSync(OPENSSL, [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-keyout', key, '-out', cert, '-subj', '/CN=Biscotte browser tests',
+    '-addext', `subjectAltName=DNS:${SHOP_HOST},DNS:${SHOP_PARENT_HOST},IP:127.0.0.1,IP:127.0.0.2`,
+  ], { stdio: 'ignore' });
+  const tls = { key: readFileSync(key), cert: readFileSync(cert) };
+  const der = new X509Certificate(tls.cert).publicKey.export({ type: 'spki', format: 'der' });
+  return { tls, spki: createHash('sha256').update(der).digest('base64') };
+}
+
 /** Serves www/ on 127.0.0.2, rewriting the tag (`/biscotte.js`, `/sites/…`) to the Biscotte server and the
- * shop's third-party placeholder to the third-party origin. */
-function startSecondOrigin() {
+ * shop's third-party placeholder to the third-party origin. With `tls`, over https too, on a
+ * port of its own: a page it serves there loads the tag through the server's TLS proxy. */
+function startSecondOrigin(tls) {
   let serverBase = '';
+  let secureServerBase = '';
   let thirdPartyBase = '';
   let pagePolicy = '';
-  const server = http.createServer((req, res) => {
+  const serve = (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     let file = join(ROOT, 'www', path);
     if (path.endsWith('/')) file = join(file, 'index.html');
@@ -54,8 +82,9 @@ function startSecondOrigin() {
     }
     let body = readFileSync(file);
     if (extname(file) === '.html') {
-      body = body.toString('utf8').replaceAll('src="/biscotte.js"', `src="${serverBase}/biscotte.js"`)
-        .replaceAll('src="/sites/', `src="${serverBase}/sites/`);
+      const base = req.socket.encrypted ? secureServerBase : serverBase;
+      body = body.toString('utf8').replaceAll('src="/biscotte.js"', `src="${base}/biscotte.js"`)
+        .replaceAll('src="/sites/', `src="${base}/sites/`);
     }
     if (thirdPartyBase && ['.html', '.js'].includes(extname(file))) {
       body = body.toString('utf8').replaceAll(THIRD_PARTY_TOKEN, thirdPartyBase);
@@ -64,19 +93,42 @@ function startSecondOrigin() {
     if (pagePolicy && extname(file) === '.html') headers['content-security-policy'] = pagePolicy;
     res.writeHead(200, headers);
     res.end(body);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.2', () => {
-      resolve({
-        base: `http://127.0.0.2:${server.address().port}`,
-        port: server.address().port,
-        setServer(b) { serverBase = b; },
-        setThirdParty(b) { thirdPartyBase = b; },
-        setPolicy(p) { pagePolicy = p; },
-        close: () => new Promise((r) => server.close(r)),
-      });
+  };
+  const server = http.createServer(serve);
+  const secure = tls ? createTlsServer(tls, serve) : null;
+  return Promise.all([listen(server, '127.0.0.2'), secure && listen(secure, '127.0.0.2')]).then(() => ({
+    base: `http://127.0.0.2:${server.address().port}`,
+    port: server.address().port,
+    secureBase: secure ? `https://127.0.0.2:${secure.address().port}` : undefined,
+    securePort: secure?.address().port,
+    setServer(b, secureB) { serverBase = b; secureServerBase = secureB; },
+    setThirdParty(b) { thirdPartyBase = b; },
+    setPolicy(p) { pagePolicy = p; },
+    close: () => Promise.all([server, secure].filter(Boolean).map((s) => new Promise((r) => s.close(r)))),
+  }));
+}
+
+function listen(server, address) {
+  return new Promise((resolve) => server.listen(0, address, resolve));
+}
+
+/** A TLS-terminating proxy on 127.0.0.1 in front of the Biscotte server at `target`, as a
+ * deployment's reverse proxy is: the server itself speaks http only. */
+async function startTlsProxy(tls, target) {
+  const to = new URL(target);
+  const proxy = createTlsServer(tls, (req, res) => {
+    const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
     });
+    upstream.on('error', (e) => res.writeHead(502).end(`proxy: ${e.message}`));
+    req.pipe(upstream);
   });
+  await listen(proxy, '127.0.0.1');
+  return {
+    base: `https://127.0.0.1:${proxy.address().port}`,
+    close: () => new Promise((r) => { proxy.closeAllConnections(); proxy.close(r); }),
+  };
 }
 
 // What a tracker's endpoint answers: a hit is taken and answered with nothing, as Google's are.
@@ -125,10 +177,12 @@ export function demoSite(extraOrigins = []) {
   return site;
 }
 
-/** The shop's site file, with the origins of the shop's host names on `port` registered. */
-export function shopSite(port) {
+/** The shop's site file, with the origins of the shop's host names on `port` registered, and
+ * their https origins on `securePort` when there is one. */
+export function shopSite(port, securePort) {
   const site = parse(readFileSync(join(ROOT, 'www/shop/site.toml'), 'utf8'));
   site.site.origins = [...site.site.origins, `http://${SHOP_HOST}:${port}`, `http://${SHOP_PARENT_HOST}:${port}`];
+  if (securePort) site.site.origins.push(`https://${SHOP_HOST}:${securePort}`, `https://${SHOP_PARENT_HOST}:${securePort}`);
   return site;
 }
 
@@ -157,13 +211,16 @@ export async function serve(dataDir) {
 /**
  * The server with the demo site, the second origin and Chromium. With `{ shop: true }`, also the
  * shop site (published, its origins registered) and the third-party origin that logs requests.
+ * With `{ https: true }`, also the second origin's pages over https (their origins registered)
+ * and the server behind a TLS proxy, which those pages load the tag from.
  */
-export async function start({ shop = false } = {}) {
+export async function start({ shop = false, https = false } = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run ./dev build first`);
   const dir = mkdtempSync(join(tmpdir(), 'biscotte-browser-'));
   const dataDir = join(dir, 'store');
-  const second = await startSecondOrigin();
-  const site = demoSite([second.base]);
+  const certificate = https ? testCertificate(dir) : null;
+  const second = await startSecondOrigin(certificate?.tls);
+  const site = demoSite([second.base, ...(https ? [second.secureBase] : [])]);
   writeFileSync(join(dir, 'site.toml'), stringify(site));
   cli(dataDir, 'site', 'create', '--file', join(dir, 'site.toml'));
   const sites = ['demo'];
@@ -173,16 +230,18 @@ export async function start({ shop = false } = {}) {
   if (shop) {
     thirdParty = await startThirdParty();
     second.setThirdParty(thirdParty.base);
-    shopFile = shopSite(second.port);
+    shopFile = shopSite(second.port, second.securePort);
     writeFileSync(join(dir, 'shop.toml'), stringify(shopFile));
     cli(dataDir, 'site', 'create', '--file', join(dir, 'shop.toml'));
     sites.push('shop');
   }
 
   const { proc, base, stderr } = await serve(dataDir);
-  second.setServer(base);
+  const proxy = https ? await startTlsProxy(certificate.tls, base) : null;
+  second.setServer(base, proxy?.base);
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const args = https ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${certificate.spki}`] : CHROMIUM_ARGS;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
   const tokens = Object.fromEntries(sites.map((id) => [id, {
     auditor: cli(dataDir, 'token', 'issue', '--role', 'auditor', '--site', id),
     owner: cli(dataDir, 'token', 'issue', '--role', 'owner', '--site', id),
@@ -202,9 +261,16 @@ export async function start({ shop = false } = {}) {
     shopSite: shopFile,
     /** The third-party origin the shop's trackers come from (`http://127.0.0.3:<port>`). */
     thirdParty: thirdParty?.base,
+    /** The second origin over https (`https://127.0.0.2:<port>`; undefined without `https: true`). */
+    secure: second.secureBase,
     /** A page of the shop on its host name, as a visitor reaches it: `shopUrl('recettes.html')`. */
     shopUrl(path = '', host = SHOP_HOST) {
       return `http://${host}:${second.port}/shop/${path}`;
+    },
+    /** The same page over https: `start({ shop: true, https: true })`. */
+    secureShopUrl(path = '', host = SHOP_HOST) {
+      if (!second.securePort) throw new Error('no https in this run: start({ shop: true, https: true })');
+      return `https://${host}:${second.securePort}/shop/${path}`;
     },
     /** Every request the third-party origin got so far, oldest first: `{ method, path, query, at, cookie, referer }`. */
     thirdPartyRequests() {
@@ -243,6 +309,7 @@ export async function start({ shop = false } = {}) {
     async stop() {
       await browser.close();
       proc.kill('SIGTERM');
+      await proxy?.close();
       await second.close();
       await thirdParty?.close();
       rmSync(dir, { recursive: true, force: true });
@@ -288,10 +355,11 @@ export async function waitForRecords(env, n) {
   throw new Error(`the log never reached ${n} records`);
 }
 
-/** Waits until the log holds `n` records for one consent id, and returns them. */
-export async function recordsOf(env, consentId, n) {
+/** Waits until the log of a site (`demo` unless named) holds `n` records for one consent id,
+ * and returns them. */
+export async function recordsOf(env, consentId, n, siteId = 'demo') {
   for (let i = 0; i < 100; i++) {
-    const mine = (await env.records()).filter((r) => r.consent_id === consentId);
+    const mine = (await env.records(siteId)).filter((r) => r.consent_id === consentId);
     if (mine.length >= n) return mine;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -53,15 +53,31 @@ test('a pattern ending in * covers every name it starts, anything else only itse
 });
 
 test('a cookie is expired host-only and on the host and every parent domain, on every directory of the path (R25)', () => {
-  const out = expiries('_ga', 'www.shop.test', '/shop/p/');
+  const out = expiries('_ga', 'www.shop.test', '/shop/p/', false);
   const paths = ['/', '/shop', '/shop/', '/shop/p', '/shop/p/'];
   const domains = ['', '; Domain=shop.test', '; Domain=www.shop.test'];
   assert.deepEqual(out, domains.flatMap((d) => paths.map((p) => `_ga=; Path=${p}${d}; Max-Age=0`)));
   assert.ok(!out.some((a) => a.includes('Domain=test;')), 'never the bare top-level label');
+  assert.ok(!out.some((a) => a.includes('Secure')), 'a page over http cannot write a Secure cookie');
+});
+
+test('on an https page every place is expired with Secure and with Secure; Partitioned instead of plain, so __Host-, __Secure- and partitioned cookies go too (R25)', () => {
+  const out = expiries('__Host-x', 'www.shop.test', '/shop/', true);
+  const paths = ['/', '/shop', '/shop/'];
+  const domains = ['', '; Domain=shop.test', '; Domain=www.shop.test'];
+  assert.deepEqual(out, domains.flatMap((d) => paths.flatMap((p) => {
+    const plain = `__Host-x=; Path=${p}${d}; Max-Age=0`;
+    return [`${plain}; Secure`, `${plain}; Secure; Partitioned`];
+  })));
+  // What Chromium takes for each (tests/browser/https.test.mjs): a __Host- cookie only from
+  // Secure, Path=/ and no Domain; a partitioned one only from a Partitioned assignment.
+  assert.equal(out[0], '__Host-x=; Path=/; Max-Age=0; Secure');
+  assert.equal(out[1], '__Host-x=; Path=/; Max-Age=0; Secure; Partitioned');
 });
 
 test('IP addresses and single-label hosts have no parent domains', () => {
   for (const host of ['127.0.0.2', '[::1]', 'localhost']) {
-    assert.deepEqual(expiries('x', host, '/'), ['x=; Path=/; Max-Age=0'], host);
+    assert.deepEqual(expiries('x', host, '/', false), ['x=; Path=/; Max-Age=0'], host);
+    assert.deepEqual(expiries('x', host, '/', true), ['x=; Path=/; Max-Age=0; Secure', 'x=; Path=/; Max-Age=0; Secure; Partitioned'], host);
   }
 });
