@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Side-by-side measurement of cookie-consent banners (see README.md).
 //
-//   node measure.mjs [--runs 10] [--only a,b] [--throttle 4] [--settle 1000] [--out results]
+//   node measure.mjs [--runs 10] [--only a,b] [--throttle 4] [--network loopback|mobile] [--settle 1000] [--out results]
 //
 // For every entry in entries/<name>/ (entry.json + index.html) and every run it does two
 // loads, each in a fresh browser context: one that clicks the banner's "reject all" and one
@@ -30,6 +30,9 @@ function opt(name, def) {
 const RUNS = Number(opt('runs', process.env.RUNS || 10));
 const ONLY = opt('only', process.env.ONLY || '');
 const THROTTLE = Number(opt('throttle', process.env.THROTTLE || 1));
+// Network profile of every page of every entry (README "Network profile"): loopback (none) or
+// mobile. run.sh also takes `--network both` and then runs this script once per profile.
+const NETWORK = String(opt('network', 'loopback'));
 const SETTLE_MS = Number(opt('settle', 1000));
 const COOLDOWN_MS = Number(opt('cooldown', 400));
 const OUT = path.resolve(ROOT, opt('out', 'results'));
@@ -41,6 +44,49 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const NECESSARY_COOKIE = 'necessary_session';
 const TRACKER_COOKIES = [/^_ga$/, /^_gid$/, /^_hjSessionUser_123$/];
 const VIEWPORT = { width: 1280, height: 800 };
+
+// ---------------------------------------------------------------- network profiles
+// mobile = Lighthouse's `mobileSlow4G` as Lighthouse applies it with throttlingMethod "devtools"
+// (GoogleChrome/lighthouse core/config/constants.js and core/lib/emulation.js): a round trip of
+// 150 ms times DEVTOOLS_RTT_ADJUSTMENT_FACTOR 3.75 as the request latency, 1.6 Mbit/s down and
+// 750 kbit/s up times DEVTOOLS_THROUGHPUT_ADJUSTMENT_FACTOR 0.9, sent to
+// Network.emulateNetworkConditions in bytes per second (kbit/s * 1024 / 8, floored), and the CPU
+// slowed 4x (Emulation.setCPUThrottlingRate). Lighthouse's mobile screen and user-agent emulation
+// are not applied: the viewport stays VIEWPORT for every profile.
+const LH_RTT_FACTOR = 3.75, LH_THROUGHPUT_FACTOR = 0.9;
+const NETWORK_PROFILES = {
+  loopback: { label: 'loopback (no network emulation)', conditions: null, cpuRate: null },
+  mobile: {
+    label: 'mobile (Lighthouse mobileSlow4G, DevTools throttling: +562.5 ms latency a request, 1474.56 kbit/s down, 675 kbit/s up)',
+    conditions: {
+      offline: false,
+      latency: 150 * LH_RTT_FACTOR, // 562.5 ms
+      downloadThroughput: Math.floor((1.6 * 1024 * LH_THROUGHPUT_FACTOR) * 1024 / 8), // 188,743 B/s
+      uploadThroughput: Math.floor((750 * LH_THROUGHPUT_FACTOR) * 1024 / 8), // 86,400 B/s
+    },
+    cpuRate: 4,
+  },
+};
+if (!NETWORK_PROFILES[NETWORK]) {
+  console.error(`measure.mjs: --network ${NETWORK}: expected ${Object.keys(NETWORK_PROFILES).join(' or ')} (run.sh also takes both)`);
+  process.exit(2);
+}
+const PROFILE = NETWORK_PROFILES[NETWORK];
+// The CPU slowdown of every page: --throttle, unless the profile brings its own (mobile: 4x).
+const CPU_RATE = PROFILE.cpuRate ?? THROTTLE;
+// Said on stderr and in the tables' header when --throttle is given with such a profile.
+const THROTTLE_OVERRIDDEN = PROFILE.cpuRate !== null && opt('throttle', process.env.THROTTLE || null) !== null;
+if (THROTTLE_OVERRIDDEN) process.stderr.write(`measure.mjs: network ${NETWORK}: the CPU is slowed ${PROFILE.cpuRate}x as the profile says; --throttle ${THROTTLE} applies to the loopback profile only\n`);
+
+// Applies the profile (and --throttle) to the CDP session of a page, before it navigates: every
+// page the harness opens (first visit, returning visit) goes through here.
+async function applyProfile(cdp) {
+  if (PROFILE.conditions) {
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', PROFILE.conditions);
+  }
+  if (CPU_RATE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_RATE });
+}
 
 // ---------------------------------------------------------------- entries
 function loadEntries() {
@@ -312,7 +358,7 @@ async function measureLoad(browser, entry, server, flow, { screenshot } = {}) {
   };
   watch(page);
   const cdp = await ctx.newCDPSession(page);
-  if (THROTTLE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
+  await applyProfile(cdp);
   rec.timeDomain = await cdp.send('Performance.enable', { timeDomain: 'threadTicks' })
     .then(() => 'threadTicks', () => cdp.send('Performance.enable').then(() => 'timeTicks'));
   const logStart = server.log.length;
@@ -426,7 +472,7 @@ async function returningVisit(ctx, page, server, flow, watch, setPhase) {
   const p = await ctx.newPage();
   watch(p);
   const cdp = await ctx.newCDPSession(p);
-  if (THROTTLE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
+  await applyProfile(cdp);
   // Which responses came from the HTTP cache, which were revalidated (304), which crossed the
   // network, and the bytes they took (headers + encoded body).
   const net = new Map();
@@ -658,7 +704,8 @@ function render(summaries, meta) {
   const base = summaries.find((s) => s.control);
   const baseHeap = base ? median(base.heapAfterGC) : null;
   const out = [];
-  out.push(`Runs: ${meta.runs} per entry (x2 loads: reject flow + accept flow, each a fresh context) · Chromium ${meta.browserVersion} · CPU throttle ${meta.throttle}x · viewport ${VIEWPORT.width}x${VIEWPORT.height} · ${meta.date} · ${meta.durationS} s · ${meta.cpus} CPUs, load average (1 min) ${meta.loadavgStart[0].toFixed(2)} at start, ${meta.loadavgEnd[0].toFixed(2)} at end`);
+  const cpu = `CPU throttle ${meta.throttle}x${PROFILE.cpuRate !== null ? ` (the profile's${THROTTLE_OVERRIDDEN ? `; --throttle ${meta.throttleOption} applies to loopback only` : ''})` : ''}`;
+  out.push(`Network profile: ${PROFILE.label} · Runs: ${meta.runs} per entry (x2 loads: reject flow + accept flow, each a fresh context) · Chromium ${meta.browserVersion} · ${cpu} · viewport ${VIEWPORT.width}x${VIEWPORT.height} · ${meta.date} · ${meta.durationS} s · ${meta.cpus} CPUs, load average (1 min) ${meta.loadavgStart[0].toFixed(2)} at start, ${meta.loadavgEnd[0].toFixed(2)} at end`);
   if (Math.max(meta.loadavgStart[0], meta.loadavgEnd[0]) > meta.cpus * 0.5) out.push(`WARNING: the machine was busy (load average above ${meta.cpus * 0.5}); timings are noisier than usual, compare medians only with care.`);
   out.push('');
   out.push('### Timing, layout shift, heap, requests (median, (p25–p75) over all loads)');
@@ -822,7 +869,7 @@ async function main() {
     ],
   });
   const meta = {
-    runs: RUNS, throttle: THROTTLE, settleMs: SETTLE_MS, staticCache: STATIC_CACHE, date: new Date().toISOString(),
+    runs: RUNS, throttle: CPU_RATE, network: NETWORK, networkConditions: PROFILE.conditions, throttleOption: THROTTLE, settleMs: SETTLE_MS, staticCache: STATIC_CACHE, date: new Date().toISOString(),
     browserVersion: browser.version(), node: process.version, browserBackgroundAttempts: proxy.attempts,
     cpus: os.cpus().length, loadavgStart: os.loadavg(),
   };

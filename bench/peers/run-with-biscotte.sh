@@ -4,6 +4,7 @@
 #   bench/peers/run-with-biscotte.sh                  # 10 runs, every entry (about 10 minutes)
 #   bench/peers/run-with-biscotte.sh --runs 3         # any option of run.sh / measure.mjs
 #   bench/peers/run-with-biscotte.sh --runs 3 --only biscotte,orejime
+#   bench/peers/run-with-biscotte.sh --runs 3 --network both   # loopback, then Lighthouse's mobileSlow4G
 #
 # 1. builds the banner (`./dev build`, from the repository root) and the release server, as it is
 #    deployed (a debug server answers several times slower, which would be measured as the banner's);
@@ -11,7 +12,8 @@
 # 3. serves it with `biscotte serve --bind 127.0.0.1:18790` (the port written in
 #    entries/biscotte/index.html; the harness serves that entry's page on 127.0.0.1:18791, the
 #    origin registered in site.toml);
-# 4. runs ./run.sh with the given options (the tables go to bench/peers/results/tables.md);
+# 4. runs ./run.sh with the given options (the tables go to bench/peers/results/tables.md); with
+#    --network both, run.sh measures twice (loopback, then mobile) against the same server;
 # 5. stops the server and deletes the store, also on failure or Ctrl-C.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -21,6 +23,17 @@ PAGE_PORT=18791 # the harness's server for the biscotte entry; fixed in entry.js
 
 say() { printf 'run-with-biscotte: %s\n' "$*" >&2; }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --network is checked before the build (minutes), not only by run.sh after it.
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --network) v="${args[i + 1]:-}" ;;
+    --network=*) v="${args[i]#--network=}" ;;
+    *) continue ;;
+  esac
+  case "$v" in loopback | mobile | both) ;; *) say "--network ${v:-(missing)}: expected loopback, mobile or both"; exit 2 ;; esac
+done
 
 for p in "$PORT" "$PAGE_PORT"; do
   if port_busy "$p"; then say "127.0.0.1:$p is already in use; stop what listens there first"; exit 1; fi
