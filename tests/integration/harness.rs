@@ -118,6 +118,17 @@ impl TestApp {
         r.json().await.expect("config JSON")
     }
 
+    /// Publishes `file` as a new revision of its site, as the site's owner.
+    pub async fn publish(&self, file: &SiteFile) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/sites/{}/revisions", file.site.id)))
+            .bearer_auth(self.token(Role::Owner, Some(&file.site.id)))
+            .json(file)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Posts a decision as a browser on the demo's registered page origin would.
     pub async fn post_consent(&self, site: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client

@@ -3,7 +3,6 @@
 //! return), and `GET …/banner?have=`, the check a returning visitor's loader makes beside its start.
 
 use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file, header};
-use biscotte_server::auth::Role;
 use biscotte_shared::{Lang, projection};
 use std::time::{Duration, Instant};
 
@@ -165,14 +164,7 @@ async fn texts_with_quotes_backslashes_and_line_breaks_reach_the_loader_intact()
     let app = start(&banner).await;
     let mut file = demo_site_file();
     file.consent.services[1].name = Some("Hot\"jar\\ \u{2028} «ok»\nnext\r".into());
-    let r = app
-        .client
-        .post(app.url("/api/v1/sites/demo/revisions"))
-        .bearer_auth(app.token(Role::Owner, Some("demo")))
-        .json(&file)
-        .send()
-        .await
-        .expect("request");
+    let r = app.publish(&file).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     let published = app.published("demo").await;
     let body = get(&app, "/sites/demo/biscotte.js?lang=fr", &[])
@@ -200,14 +192,7 @@ async fn wait_for_check_travels_in_the_loader_and_a_publication_replaces_the_loa
 
     let mut file = demo_site_file();
     file.consent.banner.wait_for_check = true;
-    let r = app
-        .client
-        .post(app.url("/api/v1/sites/demo/revisions"))
-        .bearer_auth(app.token(Role::Owner, Some("demo")))
-        .json(&file)
-        .send()
-        .await
-        .expect("request");
+    let r = app.publish(&file).await;
     assert_eq!(r.status(), 201);
     let r = get(
         &app,
@@ -289,14 +274,7 @@ async fn the_sites_loaders_hold_under_concurrent_load_while_the_owner_publishes(
             while Instant::now() < until {
                 let mut file = demo_site_file();
                 file.consent.services[1].name = Some(format!("Hotjar {}", n % 5));
-                let r = app
-                    .client
-                    .post(app.url("/api/v1/sites/demo/revisions"))
-                    .bearer_auth(app.token(Role::Owner, Some("demo")))
-                    .json(&file)
-                    .send()
-                    .await
-                    .expect("request");
+                let r = app.publish(&file).await;
                 assert_eq!(r.status(), 201);
                 n += 1;
                 tokio::time::sleep(Duration::from_millis(100)).await;
