@@ -505,6 +505,11 @@ async function returningVisit(ctx, page, server, flow, watch, setPhase) {
       bannerVisibleAt: H ? H.bannerVisibleAt : null, visibleNow: H ? H.isBannerVisible() : null,
       stubRuns: (window.__stubRuns || []).slice(), load: nav ? nav.loadEventEnd : null, dcl: nav ? nav.domContentLoadedEventEnd : null,
       timeOrigin: performance.timeOrigin,
+      // Where the time went: each resource's start and end (ms since navigation start) and its
+      // transferred bytes (0: from the HTTP cache, when the origin allows reading it).
+      resources: [{ name: 'document', startTime: 0, responseEnd: nav ? nav.responseEnd : null, transferSize: nav ? nav.transferSize : null }]
+        .concat(performance.getEntriesByType('resource'), performance.getEntriesByType('mark'))
+        .map((e) => ({ url: e.name, start: Math.round(e.startTime), end: Math.round(e.responseEnd ?? e.startTime), transferSize: e.transferSize })),
     };
   });
   const reqs = [...net.entries()].map(([id, r]) => ({ ...r, wireStatus: wireStatus.get(id) ?? null }));
@@ -513,7 +518,7 @@ async function returningVisit(ctx, page, server, flow, watch, setPhase) {
     // shown in any animation frame since the document started (the init script's per-frame check)
     bannerShown: st.bannerVisibleAt !== null || !!st.visibleNow,
     bannerVisibleAt: st.bannerVisibleAt,
-    stubsRan: st.stubRuns.map((s) => s.stub), stubRuns: st.stubRuns, firstStubMs: firstStub,
+    stubsRan: st.stubRuns.map((s) => s.stub), stubRuns: st.stubRuns, firstStubMs: firstStub, resources: st.resources,
     loadMs: st.load, dclMs: st.dcl, timeOrigin: st.timeOrigin,
     requests: reqs.length,
     fromCache: reqs.filter((r) => r.cache).length,

@@ -169,7 +169,7 @@ test('the first tag (/biscotte.js with data-site) still works, and an English pa
   // address space (a fulfilled route) load from loopback.
   await page.route(`${env.base}/demo/first-tag.html`, async (route) => {
     const home = await (await fetch(`${env.base}/demo/`)).text();
-    const tag = '<script src="/sites/demo/biscotte.js" async></script>';
+    const tag = '<script src="/sites/demo/biscotte.js" async fetchpriority="high"></script>';
     assert.ok(home.includes(tag));
     await route.fulfill({ contentType: 'text/html; charset=utf-8', body: home.replace(tag, '<script src="/biscotte.js" data-site="demo" async></script>') });
   });

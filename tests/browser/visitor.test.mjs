@@ -225,7 +225,7 @@ test('a page that includes biscotte.js twice (the site\'s tag and the first tag,
   // the other might have it.
   await page.route(`${env.base}/demo/twice.html`, async (route) => {
     const home = await (await fetch(`${env.base}/demo/`)).text();
-    const tag = '<script src="/sites/demo/biscotte.js" async></script>';
+    const tag = '<script src="/sites/demo/biscotte.js" async fetchpriority="high"></script>';
     assert.ok(home.includes(tag), 'the demo page carries the documented tag');
     const first = '<script src="/biscotte.js" data-site="demo" async></script>';
     await route.fulfill({ contentType: 'text/html; charset=utf-8', body: home.replace(tag, tag + first) });

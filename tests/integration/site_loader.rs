@@ -106,7 +106,7 @@ async fn the_sites_loader_carries_the_live_revision_in_the_tags_or_the_browsers_
         );
         assert_eq!(
             header(&r, "cache-control").as_deref(),
-            Some("max-age=0, stale-while-revalidate=604800")
+            Some("max-age=3600, stale-while-revalidate=604800")
         );
         assert_eq!(header(&r, "timing-allow-origin").as_deref(), Some("*"));
         assert_eq!(

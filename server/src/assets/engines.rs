@@ -6,8 +6,9 @@
 //! current then by its content-hashed URL. So every start of the server records, in
 //! `engines/manifest.txt`, which engine it serves; an engine that was current at an earlier start
 //! and is not at this one is superseded *now*, the latest moment a loader naming it was handed
-//! out. Engines superseded less than [`KEPT_DAYS`] ago (the window and a day's margin, for
-//! rolling deploys and clocks) stay served; older ones are deleted.
+//! out. A site's loader (`/sites/{site}/biscotte.js`) is fresh for an hour more before that week
+//! starts. Engines superseded less than [`KEPT_DAYS`] ago (the window and a day's margin, which
+//! covers that hour, rolling deploys and clocks) stay served; older ones are deleted.
 //!
 //! The server keeps this record, not `./dev build`: a build is not a deploy, and the week
 //! counts from when the old loader stopped being served, which only the server sees. A build

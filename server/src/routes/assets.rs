@@ -10,6 +10,13 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web
 /// (`assets::engines::LOADER_STALE_DAYS`, which sets how long earlier engines stay served).
 pub const LOADER_CACHE: &str = "max-age=0, stale-while-revalidate=604800";
 
+/// How browsers keep a site's loader (`/sites/{site}/biscotte.js`): fresh for an hour, then used
+/// while it is revalidated for the same week. It checks itself for a newer revision on every
+/// page, so a fresh copy never hides a publication; the hour saves a returning visitor's pages a
+/// revalidation request each (the check is one already). A new build reaches a visitor within the
+/// hour and a page; `KEPT_DAYS` covers the hour.
+pub const SITE_LOADER_CACHE: &str = "max-age=3600, stale-while-revalidate=604800";
+
 /// `GET /biscotte.js`. Without a banner build it is a 503 with the envelope saying how to build
 /// it: browsers run no script answered with an error status, so a JavaScript body would be lost.
 pub async fn loader(

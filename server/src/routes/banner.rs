@@ -192,8 +192,8 @@ fn loader_lang(req: &HttpRequest) -> Lang {
 
 /// `GET /sites/{site}/biscotte.js`: the site's loader, which carries the live revision's
 /// projection in one language, so that a first visit's banner needs this one request (and the
-/// engine beside it), and a returning visit none: cached like `/biscotte.js` (used at once,
-/// revalidated in the background), the loader checks itself for a newer revision
+/// engine beside it), and a returning visit none: cached for an hour and then used while it is
+/// revalidated in the background ([`SITE_LOADER_CACHE`](crate::routes::assets::SITE_LOADER_CACHE)), the loader checks itself for a newer revision
 /// (`GET …/banner?have=`). Its resource timing is readable (`Timing-Allow-Origin`): the loader
 /// tells from it whether it came from the browser's cache.
 pub async fn site_loader(
@@ -219,7 +219,10 @@ pub async fn site_loader(
     ));
     let (mut builder, not_modified) = validated(&req, &None, etag);
     builder
-        .insert_header((header::CACHE_CONTROL, crate::routes::assets::LOADER_CACHE))
+        .insert_header((
+            header::CACHE_CONTROL,
+            crate::routes::assets::SITE_LOADER_CACHE,
+        ))
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header(("Timing-Allow-Origin", "*"))
         .insert_header((header::VARY, "Accept-Language"));
