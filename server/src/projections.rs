@@ -22,22 +22,47 @@ pub struct Projections {
 #[derive(Debug)]
 struct Live {
     revision: Revision,
-    /// By [`Kind`] and language.
-    made: [[Option<Asset>; 2]; 2],
+    projection: [Option<Asset>; 2],
+    loader: [Option<Asset>; 2],
+}
+
+impl Live {
+    fn new(revision: &Revision) -> Live {
+        Live {
+            revision: revision.clone(),
+            projection: Default::default(),
+            loader: Default::default(),
+        }
+    }
+
+    fn slot(&mut self, kind: Kind, lang: Lang) -> &mut Option<Asset> {
+        let [fr, en] = match kind {
+            Kind::Projection => &mut self.projection,
+            Kind::Loader => &mut self.loader,
+        };
+        match lang {
+            Lang::Fr => fr,
+            Lang::En => en,
+        }
+    }
+
+    fn made(&self, kind: Kind, lang: Lang) -> Option<&Asset> {
+        let [fr, en] = match kind {
+            Kind::Projection => &self.projection,
+            Kind::Loader => &self.loader,
+        };
+        match lang {
+            Lang::Fr => fr.as_ref(),
+            Lang::En => en.as_ref(),
+        }
+    }
 }
 
 /// What is made from a live revision: its projection, or the site's loader carrying it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Projection = 0,
-    Loader = 1,
-}
-
-fn lang_slot(lang: Lang) -> usize {
-    match lang {
-        Lang::Fr => 0,
-        Lang::En => 1,
-    }
+    Projection,
+    Loader,
 }
 
 /// `text` as a JavaScript string literal. Only `"`, `\\` and line terminators need escaping; the
@@ -107,7 +132,7 @@ impl Projections {
             let by_site = self.by_site.read().unwrap_or_else(|p| p.into_inner());
             if let Some(live) = by_site.get(&published.site)
                 && live.revision == published.revision
-                && let Some(body) = &live.made[kind as usize][lang_slot(lang)]
+                && let Some(body) = live.made(kind, lang)
             {
                 return body.clone();
             }
@@ -116,20 +141,14 @@ impl Projections {
         let mut by_site = self.by_site.write().unwrap_or_else(|p| p.into_inner());
         let live = by_site
             .entry(published.site.clone())
-            .or_insert_with(|| Live {
-                revision: published.revision.clone(),
-                made: Default::default(),
-            });
+            .or_insert_with(|| Live::new(&published.revision));
         if live.revision != published.revision {
             // A request still holding the previous revision may swap it back for a moment; the
             // next request for the live one swaps it again. Either way each answer is its own
             // revision's projection.
-            *live = Live {
-                revision: published.revision.clone(),
-                made: Default::default(),
-            };
+            *live = Live::new(&published.revision);
         }
-        live.made[kind as usize][lang_slot(lang)] = Some(body.clone());
+        *live.slot(kind, lang) = Some(body.clone());
         body
     }
 }
