@@ -4,7 +4,7 @@
 // The engine (wasm) keeps the rules that make evidence (the consent cookie, the decision's
 // choices); these are the DOM-side ones, cheaper here than through the wasm's imports.
 
-/** The projection (`GET …/banner?lang=`, format `biscotte-banner-2`, written by
+/** The projection (`GET …/banner?lang=`, format `biscotte-banner-3`, written by
  * shared/src/projection.rs, whose doc is the format's reference): records split by U+001E,
  * fields by U+001F. The texts stay an array, read by position (see the loader's `T_*`). */
 import { RS, FS } from './constants.js';
@@ -17,7 +17,7 @@ export function readProjection(text) {
     if (r[0] == 'c') p.cats.push({ id: r[1], req: !!r[2], title: r[3], desc: r[4] });
     if (r[0] == 's') {
       var s = { id: r[1], cat: r[2], name: r[3], provider: r[4], url: r[5], modes: spaced(r[6]), keys: spaced(r[7]), cookies: [] };
-      for (var i = 8; i + 3 < r.length; i += 4) s.cookies.push({ name: r[i], days: r[i + 1], purpose: r[i + 2], hidden: !!r[i + 3] });
+      for (var i = 8; i + 3 < r.length; i += 4) s.cookies.push({ name: r[i], lifetime: r[i + 1], purpose: r[i + 2], hidden: !!r[i + 3] });
       p.svcs.push(s);
     }
   });

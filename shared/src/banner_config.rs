@@ -42,14 +42,12 @@ pub enum Text {
     EmbedBlocked,
     /// The placeholder's button, before the service's name.
     EmbedAllow,
-    /// After a cookie's lifetime.
-    Days,
     /// On the first layer: Escape continues without accepting.
     EscapeHint,
 }
 
 /// How many texts record 1 holds.
-pub const TEXTS: usize = 19;
+pub const TEXTS: usize = 18;
 
 /// The fields a service record holds before its cookies (`s` included).
 const SERVICE_FIELDS: usize = 8;
@@ -87,8 +85,8 @@ pub struct ServiceLine<'a> {
 pub struct CookieLine<'a> {
     /// Exact name, or a prefix ending in `*`.
     pub name: &'a str,
-    /// In decimal, as written.
-    pub lifetime_days: &'a str,
+    /// Worded in the projection's language, as shown: `1 day`, « 395 jours ».
+    pub lifetime: &'a str,
     pub purpose: &'a str,
     /// The page's JavaScript cannot see it (HttpOnly or third-party): the banner cannot delete
     /// it, and says the service removes it itself.
@@ -106,7 +104,7 @@ impl<'a> Iterator for CookieLines<'a> {
         let fields = self.0.as_mut()?;
         Some(CookieLine {
             name: fields.next()?,
-            lifetime_days: fields.next()?,
+            lifetime: fields.next()?,
             purpose: fields.next()?,
             hidden: fields.next()? == "1",
         })
@@ -333,7 +331,6 @@ mod tests {
                     w.embed_blocked.as_deref().unwrap_or("?"),
                 ),
                 (Text::EmbedAllow, w.embed_allow.as_deref().unwrap_or("?")),
-                (Text::Days, w.days.as_deref().unwrap_or("?")),
                 (Text::EscapeHint, w.escape_hint.as_deref().unwrap_or("?")),
             ] {
                 assert_eq!(read.text(which), expected, "{which:?} in {lang:?}");
@@ -358,13 +355,13 @@ mod tests {
                 [
                     CookieLine {
                         name: "_hjSession_*",
-                        lifetime_days: "1",
+                        lifetime: &w.lifetime(lang, 1),
                         purpose: "visit",
                         hidden: false
                     },
                     CookieLine {
                         name: "hj_server",
-                        lifetime_days: "365",
+                        lifetime: &w.lifetime(lang, 365),
                         purpose: "server side",
                         hidden: true
                     },
@@ -399,11 +396,11 @@ mod tests {
         assert!(BannerConfig::decode(&good).is_some());
         let bad = [
             String::new(),
-            good.replacen(FORMAT, "biscotte-banner-1", 1),
+            good.replacen(FORMAT, "biscotte-banner-2", 1),
             // Record 0 without the manage button's place.
             good.replacen("\u{1f}left\u{1e}", "\u{1e}", 1),
             good.replacen(Revision::of(&config).as_str(), "not-a-revision", 1),
-            // 18 texts instead of 19.
+            // 17 texts instead of 18.
             one_text_short(&good),
             // A cookie's four fields cut short.
             good.replacen("\u{1f}server side\u{1f}1", "\u{1f}server side", 1),

@@ -43,6 +43,16 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// Whether a word counted `count` times takes its plural form (CLDR's cardinal rules for
+    /// integers): in French only from 2 on (« 0 jour », « 1 jour », « 2 jours »), in English for
+    /// every count but 1 (`0 days`, `1 day`).
+    pub fn is_plural(self, count: u64) -> bool {
+        match self {
+            Lang::Fr => count > 1,
+            Lang::En => count != 1,
+        }
+    }
 }
 
 /// A text in every language the banner speaks.

@@ -2,30 +2,34 @@
 //! language, texts already resolved, in a format a few lines of wasm can split.
 //!
 //! The server computes it once per revision and language; the full configuration stays at
-//! `GET …/config` for auditors. Format (version `biscotte-banner-2`), byte for byte:
+//! `GET …/config` for auditors. Format (version `biscotte-banner-3`), byte for byte:
 //! - records are separated by U+001E, the fields of a record by U+001F, with no trailing separator;
-//! - record 0: `biscotte-banner-2`, site, revision, policy version, language code (`fr`, `en`),
+//! - record 0: `biscotte-banner-3`, site, revision, policy version, language code (`fr`, `en`),
 //!   the policy URL when [`web_link`] accepts it, else empty, then where the button that reopens
 //!   the choices sits: `left`, `right` or `off` ([`crate::config::ManageButton::as_str`]);
 //! - record 1, the texts in the language: title, body, accept all, reject all, customize, save,
 //!   close, close label ([`Words::close_label`]), manage, policy link, then the banner's words
 //!   always on, privacy policy, cookies, no service, removed by the service, embed blocked, embed
-//!   allow, days, escape hint (those kept with the revision, completed with this release's for
-//!   words added since: [`PublishedConfig::words`]);
+//!   allow, escape hint (those kept with the revision, completed with this release's for words
+//!   added since: [`PublishedConfig::words`]);
 //! - one record per category that is required or asked, in configuration order: `c`, id, `1`
 //!   when required else empty, title, description;
 //! - one record per service, in configuration order: `s`, id, category, name, provider, privacy
 //!   policy URL when [`web_link`] accepts it else empty, its Consent Mode types joined by single
 //!   spaces, its storage keys joined by single spaces, then 4 fields per declared cookie: name,
-//!   lifetime in days (decimal), purpose, `1` when the page's JavaScript cannot see it (HttpOnly
-//!   or third-party) else empty.
+//!   lifetime, purpose, `1` when the page's JavaScript cannot see it (HttpOnly or third-party)
+//!   else empty. The lifetime is worded in the language: the count of days in decimal, U+00A0,
+//!   then the word `day` when the language's plural rule ([`Lang::is_plural`]) gives the
+//!   singular, else `days` (`1 day`, `0 days`, « 0 jour », « 395 jours »), so that the loader
+//!   shows it as it comes.
 //!
 //! A separator inside a text becomes a space, so no text can break the format (publication
 //! refuses control characters; this holds for revisions stored before it did).
 //!
-//! Size: format 2 adds to format 1 one short field in record 0, about 250 bytes of words in
+//! Size: format 2 added to format 1 one short field in record 0, about 250 bytes of words in
 //! record 1, two fields per service and, per cookie, its lifetime, purpose and flag (the demo's
-//! five cookies: about 250 bytes more before compression).
+//! five cookies: about 250 bytes more before compression). Format 3 moves the word after a
+//! lifetime from record 1 into each cookie's lifetime, in its singular or plural form.
 
 use crate::api::PublishedConfig;
 use crate::config::{Lang, SiteConfig};
@@ -36,11 +40,19 @@ use crate::words::{Words, web_link, words};
 use alloc::borrow::Cow;
 
 /// The first field of every projection: the format's name and version.
-pub const FORMAT: &str = "biscotte-banner-2";
+pub const FORMAT: &str = "biscotte-banner-3";
 /// Between records.
 pub const RECORD_SEPARATOR: char = '\u{1e}';
 /// Between the fields of a record.
 pub const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// The strong validator (ETag) of a projection: `b`, the format's number, its revision and its
+/// language (`b3-<revision>-en`), so that a browser never revalidates a projection it holds in
+/// an earlier format into use.
+pub fn etag(revision: &Revision, lang: Lang) -> String {
+    let number = FORMAT.rsplit('-').next().unwrap_or_default();
+    ["b", number, "-", revision.as_str(), "-", lang.code()].concat()
+}
 
 /// The projection of a published revision for `lang`, with the words kept with it.
 pub fn encode_published(published: &PublishedConfig, lang: Lang) -> String {
@@ -104,7 +116,6 @@ fn encode_with(
         added(&w.removed_by_service),
         added(&w.embed_blocked),
         added(&w.embed_allow),
-        added(&w.days),
         added(&w.escape_hint),
     ]);
 
@@ -135,7 +146,7 @@ fn encode_with(
         ]);
         for cookie in &s.cookies {
             out.field(&cookie.name);
-            out.field(&cookie.lifetime_days.to_string());
+            out.field(&w.lifetime(lang, cookie.lifetime_days));
             out.field(&cookie.purpose);
             out.field(if cookie.is_hidden() { "1" } else { "" });
         }
@@ -224,6 +235,7 @@ mod tests {
         input.texts.en.body = Some("Shop uses cookies.".into());
         input.services[0].consent_mode = vec!["analytics_storage".into()];
         input.services[0].storage = vec!["ga_key".into(), "ga_*".into()];
+        input.services[0].cookies[0].lifetime_days = 1;
         input.services[0].cookies[1].lifetime_days = 730;
         input.services[0].cookies[1].third_party = true;
         input.banner.manage_button = crate::config::ManageButton::BottomRight;
@@ -238,12 +250,12 @@ mod tests {
     fn the_projection_is_these_exact_bytes() {
         let got = encode("shop", &revision(), &small(), Lang::En);
         let expected = [
-            "biscotte-banner-2\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}en\u{1f}/privacy\u{1f}right",
-            "Your cookie choices\u{1f}Shop uses cookies.\u{1f}Accept all\u{1f}Refuse all\u{1f}Customise\u{1f}Save my choices\u{1f}Continue without accepting\u{1f}Continue without accepting (refuse all optional cookies)\u{1f}Manage cookies\u{1f}Privacy policy\u{1f}Always on\u{1f}Privacy policy\u{1f}Cookies:\u{1f}No service of this kind on this site.\u{1f}removed by the service itself\u{1f}This content is provided by a third-party service that sets cookies. It stays blocked until you allow it.\u{1f}Allow\u{1f}days\u{1f}Esc: continue without accepting",
+            "biscotte-banner-3\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}en\u{1f}/privacy\u{1f}right",
+            "Your cookie choices\u{1f}Shop uses cookies.\u{1f}Accept all\u{1f}Refuse all\u{1f}Customise\u{1f}Save my choices\u{1f}Continue without accepting\u{1f}Continue without accepting (refuse all optional cookies)\u{1f}Manage cookies\u{1f}Privacy policy\u{1f}Always on\u{1f}Privacy policy\u{1f}Cookies:\u{1f}No service of this kind on this site.\u{1f}removed by the service itself\u{1f}This content is provided by a third-party service that sets cookies. It stays blocked until you allow it.\u{1f}Allow\u{1f}Esc: continue without accepting",
             "c\u{1f}necessary\u{1f}1\u{1f}Technical cookies\u{1f}Needed for the site to work (session, security, remembering your choices). They cannot be turned off.",
             "c\u{1f}analytics\u{1f}\u{1f}Audience measurement\u{1f}Help us understand how the site is used (page views, journeys) so we can improve it.",
             "c\u{1f}chat\u{1f}\u{1f}Chat\u{1f}The chat.",
-            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}analytics_storage\u{1f}ga_key ga_*\u{1f}_ga\u{1f}30\u{1f}test\u{1f}\u{1f}_ga_*\u{1f}730\u{1f}test\u{1f}1",
+            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}analytics_storage\u{1f}ga_key ga_*\u{1f}_ga\u{1f}1\u{a0}day\u{1f}test\u{1f}\u{1f}_ga_*\u{1f}730\u{a0}days\u{1f}test\u{1f}1",
             "s\u{1f}lb\u{1f}necessary\u{1f}lb name\u{1f}lb provider\u{1f}/lb\u{1f}\u{1f}",
         ]
         .join("\u{1e}");
@@ -256,14 +268,13 @@ mod tests {
         let records: Vec<&str> = got.split(RECORD_SEPARATOR).collect();
         assert_eq!(
             records[0],
-            "biscotte-banner-2\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}fr\u{1f}/privacy\u{1f}right"
+            "biscotte-banner-3\u{1f}shop\u{1f}0123456789abcdef0123456789abcdef\u{1f}v1\u{1f}fr\u{1f}/privacy\u{1f}right"
         );
         let texts: Vec<&str> = records[1].split(FIELD_SEPARATOR).collect();
-        assert_eq!(texts.len(), 19);
+        assert_eq!(texts.len(), 18);
         assert_eq!(texts[14], "supprimé par le service lui-même");
         assert_eq!(texts[16], "Autoriser");
-        assert_eq!(texts[17], "jours");
-        assert_eq!(texts[18], "Échap\u{a0}: continuer sans accepter");
+        assert_eq!(texts[17], "Échap\u{a0}: continuer sans accepter");
         assert_eq!(texts[0], "Vos choix en matière de cookies");
         assert_eq!(
             texts[7],
@@ -274,6 +285,8 @@ mod tests {
             records[4],
             "c\u{1f}chat\u{1f}\u{1f}Discussion\u{1f}Le chat."
         );
+        let ga: Vec<&str> = records[5].split(FIELD_SEPARATOR).collect();
+        assert_eq!((ga[9], ga[13]), ("1\u{a0}jour", "730\u{a0}jours"), "{ga:?}");
     }
 
     #[test]
@@ -296,27 +309,23 @@ mod tests {
             .collect();
         assert_eq!(texts[7], "Continue without accepting (refuse them)");
         assert_eq!(texts[10], "Always active");
-        // A revision kept before the words of the panel existed: this release's fill them in.
+        // A revision kept before the words of the panel existed, or (recipe 2) with the plural
+        // of a lifetime's word alone: this release's fill in what it did not keep.
         if let Some(kept) = &mut published.words {
-            kept.en.days = None;
+            kept.en.days = Some("days (kept)".into());
+            kept.en.day = None;
             kept.en.embed_allow = None;
         }
-        let texts_of = |published: &PublishedConfig| {
-            let got = encode_published(published, Lang::En);
-            let texts: Vec<String> = got
-                .split(RECORD_SEPARATOR)
-                .nth(1)
-                .unwrap_or_default()
-                .split(FIELD_SEPARATOR)
-                .map(str::to_owned)
-                .collect();
-            texts
-        };
-        let texts = texts_of(&published);
-        assert_eq!(texts.len(), 19);
+        let got = encode_published(&published, Lang::En);
+        let records: Vec<Vec<&str>> = got
+            .split(RECORD_SEPARATOR)
+            .map(|r| r.split(FIELD_SEPARATOR).collect())
+            .collect();
+        assert_eq!(records[1].len(), 18);
+        assert_eq!((records[1][10], records[1][16]), ("Always active", "Allow"));
         assert_eq!(
-            (texts[10].as_str(), texts[16].as_str(), texts[17].as_str()),
-            ("Always active", "Allow", "days")
+            (records[5][9], records[5][13]),
+            ("1\u{a0}day", "730\u{a0}days (kept)")
         );
         // A revision of recipe 1 kept no words: this release's are shown.
         published.words = None;
@@ -345,7 +354,7 @@ mod tests {
         assert_eq!(records[0][5], "");
         assert_eq!(records[0][6], "right");
         assert_eq!(records[1][0], "A B C");
-        assert_eq!(records[1].len(), 19);
+        assert_eq!(records[1].len(), 18);
         assert_eq!(
             records[5][..9],
             [

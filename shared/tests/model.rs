@@ -446,13 +446,17 @@ fn a_revision_stored_before_recipes_had_numbers_still_matches_its_configuration(
 }
 
 #[test]
-fn a_new_publication_names_recipe_2_and_matches_its_configuration() {
+fn a_new_publication_names_recipe_3_and_matches_its_configuration() {
     let published = PublishedConfig::new("shop", config(&[("ga", "analytics")]), NOW);
-    assert_eq!(published.recipe, Recipe::V2);
+    assert_eq!(published.recipe, Recipe::V3);
     assert!(published.revision_matches());
     let json = serde_json::to_value(&published).expect("JSON");
-    assert_eq!(json["recipe"], 2);
+    assert_eq!(json["recipe"], 3);
     assert_eq!(json["words"]["en"]["always_on"], "Always on");
+    assert_eq!(
+        (&json["words"]["fr"]["day"], &json["words"]["fr"]["days"]),
+        (&"jour".into(), &"jours".into())
+    );
     let stored: PublishedConfig = serde_json::from_value(json).expect("reads back");
     assert_eq!(stored, published);
 
@@ -466,8 +470,10 @@ fn a_new_publication_names_recipe_2_and_matches_its_configuration() {
     assert!(!reworded.revision_matches());
     let mut wordless = published.clone();
     wordless.words = None;
-    assert!(!wordless.revision_matches(), "recipe 2 needs its words");
+    assert!(!wordless.revision_matches(), "recipe 3 needs its words");
     let mut relabelled = published;
+    relabelled.recipe = Recipe::V2;
+    assert!(!relabelled.revision_matches());
     relabelled.recipe = Recipe::V1;
     assert!(!relabelled.revision_matches());
 }
@@ -719,6 +725,7 @@ fn a_recipe_2_revision_stored_before_the_new_fields_keeps_its_hash_and_its_bytes
     let kept = published.words.as_ref().expect("recipe 2 keeps words");
     assert_eq!(kept.fr.days, None, "the words of the panel came later");
     assert_eq!(published.words(Lang::Fr).days.as_deref(), Some("jours"));
+    assert_eq!(published.words(Lang::Fr).day.as_deref(), Some("jour"));
 }
 
 #[test]

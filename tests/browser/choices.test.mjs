@@ -37,7 +37,7 @@ test('the panel shows each service with its provider, policy link, switch and co
   assert.match(await ga.textContent(), /Google Ireland Limited/);
   assert.equal(await ga.locator('a').getAttribute('href'), 'https://policies.google.com/privacy');
   const cookies = await ga.locator('.cookies li').allTextContents();
-  assert.ok(cookies.some((c) => /^_ga · 395 jours · Distinguer les visiteurs/.test(c)), cookies.join('\n'));
+  assert.ok(cookies.some((c) => /^_ga · 395\u00a0jours · Distinguer les visiteurs/.test(c)), cookies.join('\n'));
   assert.ok(cookies.some((c) => c.startsWith('_ga_* · ')), cookies.join('\n'));
   for (const id of ['google_analytics', 'hotjar']) assert.equal(await serviceSwitch(page, id).isChecked(), false, id);
   assert.equal(await categorySwitch(page, 'analytics').isChecked(), false);
@@ -46,6 +46,23 @@ test('the panel shows each service with its provider, policy link, switch and co
   const actions = await panel(page).locator('.choices [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
   assert.deepEqual(actions, ['save', 'accept_all', 'reject_all']);
   await context.close();
+});
+
+test('the panel words each lifetime by the plural rule of its language: « 1 jour », « 395 jours », "1 day", "395 days"', async () => {
+  for (const [path, lines] of [
+    ['/demo/', ['_ga · 395\u00a0jours · ', '_gid · 1\u00a0jour · ']],
+    ['/demo/en.html', ['_ga · 395\u00a0days · ', '_gid · 1\u00a0day · ']],
+  ]) {
+    const { context, page } = await env.visitor();
+    await page.goto(`${env.base}${path}`);
+    await bannerShown(page);
+    await button(page, 'customize').click();
+    await panel(page).waitFor();
+    const ga = page.locator('#biscotte .services > li').filter({ has: page.locator('input[data-service="google_analytics"]') });
+    const cookies = await ga.locator('.cookies li').allTextContents();
+    for (const line of lines) assert.ok(cookies.some((c) => c.startsWith(line)), `${path}: ${line} in\n${cookies.join('\n')}`);
+    await context.close();
+  }
 });
 
 test('a category switch sets its services, and one service may differ from its category (R15)', async () => {

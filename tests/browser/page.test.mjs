@@ -13,13 +13,13 @@ const R = '\x1e', F = '\x1f';
 
 test('the projection reads into categories, services and their cookies', () => {
   const text = [
-    ['biscotte-banner-2', 'shop', 'rev', '2026-11', 'fr', 'https://shop.test/privacy', 'right'],
+    ['biscotte-banner-3', 'shop', 'rev', '2026-11', 'fr', 'https://shop.test/privacy', 'right'],
     ['Titre', 'Texte'],
     ['c', 'necessary', '1', 'Techniques', 'Indispensables'],
     ['c', 'analytics', '', 'Mesure', 'Comprendre'],
     ['s', 'google_analytics', 'analytics', 'Google Analytics', 'Google', 'https://policies.google.com/privacy', 'analytics_storage', 'ga:* _ga_storage',
-      '_ga', '730', 'Distinguer les visiteurs', '', '_ga_*', '730', 'État de la session', ''],
-    ['s', 'youtube', 'third_party', 'YouTube', 'Google', '', '', '', 'VISITOR_INFO1_LIVE', '180', 'Préférences', '1'],
+      '_ga', '730\u00a0jours', 'Distinguer les visiteurs', '', '_ga_*', '1\u00a0jour', 'État de la session', ''],
+    ['s', 'youtube', 'third_party', 'YouTube', 'Google', '', '', '', 'VISITOR_INFO1_LIVE', '180\u00a0jours', 'Préférences', '1'],
     ['s', 'bare', 'analytics', 'Bare', 'Us', '', '', ''],
   ].map((r) => r.join(F)).join(R);
   const p = readProjection(text);
@@ -35,11 +35,11 @@ test('the projection reads into categories, services and their cookies', () => {
     id: 'google_analytics', cat: 'analytics', name: 'Google Analytics', provider: 'Google', url: 'https://policies.google.com/privacy',
     modes: ['analytics_storage'], keys: ['ga:*', '_ga_storage'],
     cookies: [
-      { name: '_ga', days: '730', purpose: 'Distinguer les visiteurs', hidden: false },
-      { name: '_ga_*', days: '730', purpose: 'État de la session', hidden: false },
+      { name: '_ga', lifetime: '730\u00a0jours', purpose: 'Distinguer les visiteurs', hidden: false },
+      { name: '_ga_*', lifetime: '1\u00a0jour', purpose: 'État de la session', hidden: false },
     ],
   });
-  assert.deepEqual(p.svcs[1].cookies, [{ name: 'VISITOR_INFO1_LIVE', days: '180', purpose: 'Préférences', hidden: true }]);
+  assert.deepEqual(p.svcs[1].cookies, [{ name: 'VISITOR_INFO1_LIVE', lifetime: '180\u00a0jours', purpose: 'Préférences', hidden: true }]);
   assert.deepEqual([p.svcs[2].modes, p.svcs[2].keys, p.svcs[2].cookies], [[], [], []]);
 });
 

@@ -59,7 +59,7 @@ async fn the_banner_gets_the_live_revision_in_its_language_and_french_for_any_ot
     }
     let english = expected(Lang::En);
     assert!(english.starts_with(&format!(
-        "biscotte-banner-2\u{1f}demo\u{1f}{}\u{1f}2026-11\u{1f}en\u{1f}/demo/confidentialite.html\u{1f}left\u{1e}",
+        "biscotte-banner-3\u{1f}demo\u{1f}{}\u{1f}2026-11\u{1f}en\u{1f}/demo/confidentialite.html\u{1f}left\u{1e}",
         published.revision
     )));
     assert!(english.contains("\u{1e}s\u{1f}hotjar\u{1f}analytics\u{1f}Hotjar\u{1f}"));
@@ -72,14 +72,14 @@ async fn the_projection_carries_revision_and_language_as_etag_and_answers_304_to
     let path = "/api/v1/sites/demo/banner?lang=en";
     let r = get(&app, path, &[]).await;
     let etag = header(&r, "etag").expect("etag");
-    assert_eq!(etag, format!("\"b2-{revision}-en\""));
+    assert_eq!(etag, format!("\"b3-{revision}-en\""));
 
     let r = get(&app, path, &[("If-None-Match", &etag)]).await;
     assert_eq!(r.status(), 304);
     assert_eq!(header(&r, "etag").as_deref(), Some(etag.as_str()));
     assert!(r.bytes().await.expect("body").is_empty());
     // A proxy that compresses may weaken the tag; a list may hold older ones.
-    let weak = format!("\"b2-0-fr\", W/{etag}");
+    let weak = format!("\"b3-0-fr\", W/{etag}");
     assert_eq!(
         get(&app, path, &[("If-None-Match", &weak)]).await.status(),
         304
@@ -93,7 +93,7 @@ async fn the_projection_carries_revision_and_language_as_etag_and_answers_304_to
     )
     .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(header(&r, "etag"), Some(format!("\"b2-{revision}-fr\"")));
+    assert_eq!(header(&r, "etag"), Some(format!("\"b3-{revision}-fr\"")));
 }
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn a_new_publication_changes_the_projection_and_its_etag() {
     assert_eq!(r.status(), 200, "the old tag no longer matches");
     assert_eq!(
         header(&r, "etag"),
-        Some(format!("\"b2-{}-en\"", published.revision))
+        Some(format!("\"b3-{}-en\"", published.revision))
     );
     let after = r.text().await.expect("body");
     assert_ne!(after, before);
@@ -243,7 +243,7 @@ async fn the_published_configuration_names_the_recipe_of_its_revision() {
     let app = TestApp::start().await;
     let r = get(&app, "/api/v1/sites/demo/config", &[]).await;
     let json: serde_json::Value = r.json().await.expect("JSON");
-    assert_eq!(json["recipe"], 2);
+    assert_eq!(json["recipe"], 3);
     assert_eq!(json["words"]["fr"]["always_on"], "Toujours actifs");
     let published = app.published("demo").await;
     assert!(published.revision_matches());
@@ -298,7 +298,7 @@ async fn the_banners_reads_hold_under_concurrent_load_while_the_owner_publishes(
                 let revision = body.split('\u{1f}').nth(2).expect("a revision field");
                 assert_eq!(
                     tag,
-                    format!("\"b2-{revision}-{lang}\""),
+                    format!("\"b3-{revision}-{lang}\""),
                     "client {client}: {body:?}"
                 );
                 assert_eq!(

@@ -204,8 +204,8 @@ async fn r32_a_site_file_using_the_catalogue_publishes_the_resolved_services_wit
     );
     let first = ga.cookies().next().expect("a cookie");
     assert_eq!(
-        (first.name, first.lifetime_days, first.hidden),
-        ("_ga", "730", false)
+        (first.name, first.lifetime, first.hidden),
+        ("_ga", "730\u{a0}jours", false)
     );
     assert!(banner.services[1].cookies().all(|c| c.hidden));
     let own = &banner.services[2];
