@@ -14,10 +14,10 @@
 //!   added since: [`PublishedConfig::words`]);
 //! - one record per category that is required or asked, in configuration order: `c`, id, `1`
 //!   when required else empty, title, description;
-//! - one record per service, in configuration order: `s`, id, category, name, provider, privacy
-//!   policy URL when [`web_link`] accepts it else empty, its Consent Mode types joined by single
+//! - one record per service, in configuration order: `s`, id, category, name and provider (in
+//!   the language), privacy policy URL when [`web_link`] accepts it else empty, its Consent Mode types joined by single
 //!   spaces, its storage keys joined by single spaces, then 4 fields per declared cookie: name,
-//!   lifetime, purpose, `1` when the page's JavaScript cannot see it (HttpOnly or third-party)
+//!   lifetime, purpose (in the language), `1` when the page's JavaScript cannot see it (HttpOnly or third-party)
 //!   else empty. The lifetime is worded in the language: the count of days in decimal, U+00A0,
 //!   then the word `day` when the language's plural rule ([`Lang::is_plural`]) gives the
 //!   singular, else `days` (`1 day`, `0 days`, « 0 jour », « 395 jours »), so that the loader
@@ -138,8 +138,8 @@ fn encode_with(
             "s",
             &s.id,
             &s.category,
-            &s.name,
-            &s.provider,
+            s.name.get(lang),
+            s.provider.get(lang),
             link(&s.privacy_policy_url),
             &s.consent_mode.join(" "),
             &s.storage.join(" "),
@@ -147,7 +147,7 @@ fn encode_with(
         for cookie in &s.cookies {
             out.field(&cookie.name);
             out.field(&w.lifetime(lang, cookie.lifetime_days));
-            out.field(&cookie.purpose);
+            out.field(cookie.purpose.get(lang));
             out.field(if cookie.is_hidden() { "1" } else { "" });
         }
     }
@@ -195,8 +195,8 @@ mod tests {
     fn service(id: &str, category: &str, url: &str, cookies: &[&str]) -> Service {
         Service {
             id: id.into(),
-            name: format!("{id} name"),
-            provider: format!("{id} provider"),
+            name: format!("{id} name").into(),
+            provider: format!("{id} provider").into(),
             category: category.into(),
             privacy_policy_url: url.into(),
             storage: vec![],
@@ -235,6 +235,8 @@ mod tests {
         input.texts.en.body = Some("Shop uses cookies.".into());
         input.services[0].consent_mode = vec!["analytics_storage".into()];
         input.services[0].storage = vec!["ga_key".into(), "ga_*".into()];
+        input.services[0].provider = Localized::new("ga fournisseur", "ga provider").into();
+        input.services[0].cookies[0].purpose = Localized::new("mesure", "measure").into();
         input.services[0].cookies[0].lifetime_days = 1;
         input.services[0].cookies[1].lifetime_days = 730;
         input.services[0].cookies[1].third_party = true;
@@ -255,7 +257,7 @@ mod tests {
             "c\u{1f}necessary\u{1f}1\u{1f}Technical cookies\u{1f}Needed for the site to work (session, security, remembering your choices). They cannot be turned off.",
             "c\u{1f}analytics\u{1f}\u{1f}Audience measurement\u{1f}Help us understand how the site is used (page views, journeys) so we can improve it.",
             "c\u{1f}chat\u{1f}\u{1f}Chat\u{1f}The chat.",
-            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}analytics_storage\u{1f}ga_key ga_*\u{1f}_ga\u{1f}1\u{a0}day\u{1f}test\u{1f}\u{1f}_ga_*\u{1f}730\u{a0}days\u{1f}test\u{1f}1",
+            "s\u{1f}ga\u{1f}analytics\u{1f}ga name\u{1f}ga provider\u{1f}https://ga.example/p\u{1f}analytics_storage\u{1f}ga_key ga_*\u{1f}_ga\u{1f}1\u{a0}day\u{1f}measure\u{1f}\u{1f}_ga_*\u{1f}730\u{a0}days\u{1f}test\u{1f}1",
             "s\u{1f}lb\u{1f}necessary\u{1f}lb name\u{1f}lb provider\u{1f}/lb\u{1f}\u{1f}",
         ]
         .join("\u{1e}");
@@ -286,7 +288,17 @@ mod tests {
             "c\u{1f}chat\u{1f}\u{1f}Discussion\u{1f}Le chat."
         );
         let ga: Vec<&str> = records[5].split(FIELD_SEPARATOR).collect();
-        assert_eq!((ga[9], ga[13]), ("1\u{a0}jour", "730\u{a0}jours"), "{ga:?}");
+        assert_eq!(
+            (ga[4], ga[9], ga[10], ga[13], ga[14]),
+            (
+                "ga fournisseur",
+                "1\u{a0}jour",
+                "mesure",
+                "730\u{a0}jours",
+                "test"
+            ),
+            "{ga:?}"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub struct Revision(String);
 ///   Revisions of recipe 2 kept a lifetime's word in its plural form only (`days`).
 /// - 3: the canonical JSON of `{"recipe":3,"config":<config>,"words":{"fr":<words>,"en":<words>}}`:
 ///   recipe 2's form, with every word of the banner, the singular of a lifetime's word (`day`)
-///   among them.
+///   among them. Its configurations may give a service's name and provider and a cookie's
+///   purpose per language (`{"fr":…,"en":…}`, [`crate::config::Localizable`]) where recipes 1
+///   and 2 only knew one string, which all three write as before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum Recipe {

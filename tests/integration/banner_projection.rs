@@ -1,8 +1,9 @@
 //! `GET /api/v1/sites/{site}/banner`: the live revision projected for the banner in one language,
 //! cached per revision and language, with the configuration's caching and CORS contract.
 
-use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file, header};
+use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file, header, repo_path};
 use biscotte_server::auth::Role;
+use biscotte_server::sitefile::SiteFile;
 use biscotte_shared::api::ErrorBody;
 use biscotte_shared::{Lang, projection};
 use std::io::Read;
@@ -19,11 +20,15 @@ async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Re
 async fn publish_renamed(app: &TestApp, hotjar: &str) {
     let mut file = demo_site_file();
     file.consent.services[1].name = Some(hotjar.into());
+    publish(app, &file).await;
+}
+
+async fn publish(app: &TestApp, file: &SiteFile) {
     let r = app
         .client
         .post(app.url("/api/v1/sites/demo/revisions"))
         .bearer_auth(app.token(Role::Owner, Some("demo")))
-        .json(&file)
+        .json(file)
         .send()
         .await
         .expect("request");
@@ -123,6 +128,62 @@ async fn a_new_publication_changes_the_projection_and_its_etag() {
     let r = get(&app, path, &[]).await;
     assert_eq!(header(&r, "etag"), Some(etag));
     assert_eq!(r.text().await.expect("body"), before);
+}
+
+#[tokio::test]
+async fn a_cookies_purpose_is_shown_in_the_visitors_language_and_a_plain_one_in_every_language() {
+    let app = TestApp::start().await;
+    // The demo declares its purposes per language.
+    for (lang, line) in [
+        (
+            "en",
+            "\u{1f}_ga\u{1f}395\u{a0}days\u{1f}Tell visitors apart\u{1f}",
+        ),
+        (
+            "fr",
+            "\u{1f}_ga\u{1f}395\u{a0}jours\u{1f}Distinguer les visiteurs\u{1f}",
+        ),
+        (
+            "en",
+            "\u{1f}_gid\u{1f}1\u{a0}day\u{1f}Tell visitors apart over 24 hours\u{1f}",
+        ),
+        (
+            "fr",
+            "\u{1f}_gid\u{1f}1\u{a0}jour\u{1f}Distinguer les visiteurs sur 24 heures\u{1f}",
+        ),
+    ] {
+        let r = get(&app, &format!("/api/v1/sites/demo/banner?lang={lang}"), &[]).await;
+        let body = r.text().await.expect("body");
+        assert!(body.contains(line), "{line:?} in {body:?}");
+    }
+
+    // Site files written before texts per language give a purpose as one string: it still reads,
+    // publishes, and is shown in every language.
+    let plain = SiteFile::read(&repo_path("bench/peers/entries/biscotte/site.toml"))
+        .expect("a site file with plain purposes reads");
+    let purpose = |file: &SiteFile| {
+        file.consent.services[0]
+            .cookies
+            .as_ref()
+            .and_then(|cookies| cookies.first())
+            .map(|c| c.purpose.clone())
+    };
+    assert_eq!(purpose(&plain), Some("Distinguish visitors".into()));
+    let mut file = demo_site_file();
+    if let Some(cookies) = &mut file.consent.services[0].cookies {
+        cookies[0].purpose = "Mesurer l'audience".into();
+    }
+    publish(&app, &file).await;
+    let published = app.published("demo").await;
+    assert!(published.revision_matches());
+    for lang in [Lang::Fr, Lang::En] {
+        let text = projection::encode_published(&published, lang);
+        assert!(text.contains("\u{1f}_ga\u{1f}395\u{a0}"), "{text:?}");
+        assert!(
+            text.contains("\u{1f}Mesurer l'audience\u{1f}"),
+            "{lang:?}: {text:?}"
+        );
+    }
 }
 
 #[tokio::test]
