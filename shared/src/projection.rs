@@ -4,27 +4,40 @@
 //! The server computes it once per revision and language; the full configuration stays at
 //! `GET …/config` for auditors. Format (version `biscotte-banner-3`), byte for byte:
 //! - records are separated by U+001E, the fields of a record by U+001F, with no trailing separator;
-//! - record 0: `biscotte-banner-3`, site, revision, policy version, language code (`fr`, `en`),
-//!   the policy URL when [`web_link`] accepts it, else empty, then where the button that reopens
-//!   the choices sits: `left`, `right` or `off` ([`crate::config::ManageButton::as_str`]);
-//! - record 1, the texts in the language: title, body, accept all, reject all, customize, save,
-//!   close, close label ([`Words::close_label`]), manage, policy link, then the banner's words
-//!   always on, privacy policy, cookies, no service, removed by the service, embed blocked, embed
-//!   allow, escape hint (those kept with the revision, completed with this release's for words
-//!   added since: [`PublishedConfig::words`]);
-//! - one record per category that is required or asked, in configuration order: `c`, id, `1`
-//!   when required else empty, title, description;
-//! - one record per service, in configuration order: `s`, id, category, name and provider (in
-//!   the language), privacy policy URL when [`web_link`] accepts it else empty, its Consent Mode types joined by single
-//!   spaces, its storage keys joined by single spaces, then 4 fields per declared cookie: name,
-//!   lifetime, purpose (in the language), `1` when the page's JavaScript cannot see it (HttpOnly or third-party)
-//!   else empty. The lifetime is worded in the language: the count of days in decimal, U+00A0,
-//!   then the word `day` when the language's plural rule ([`Lang::is_plural`]) gives the
-//!   singular, else `days` (`1 day`, `0 days`, « 0 jour », « 395 jours »), so that the loader
-//!   shows it as it comes.
+//! - record 0, the head ([`layout::head`]): `biscotte-banner-3`, site, revision, policy version,
+//!   language code (`fr`, `en`), the policy URL when it is a web link (below) else empty, then
+//!   where the button that reopens the choices sits: `left`, `right` or `off`
+//!   ([`crate::config::ManageButton::as_str`]);
+//! - record 1, the texts in the language ([`layout::Text`]): title, body, accept all, reject all,
+//!   customize, save, close, close label (the close text, ` (`, the words' `close_refuses`, `)`:
+//!   [`Words::close_label`]), manage, policy link, then the banner's words always on, privacy
+//!   policy, cookies, no service, removed by the service, embed blocked, embed allow, escape hint
+//!   (those kept with the revision, completed with this release's for words added since:
+//!   [`PublishedConfig::words`]);
+//! - one record per category that is required or asked (the site's own categories always, a
+//!   built-in one when a service is in it: [`SiteConfig::asks`]), in configuration order
+//!   ([`layout::category`]): `c`, id, `1` when required else empty, title, description;
+//! - one record per service, in configuration order ([`layout::service`]): `s`, id, category,
+//!   name, provider, privacy policy URL when it is a web link else empty, its Consent Mode types
+//!   joined by single spaces, its storage keys joined by single spaces, then 4 fields per declared
+//!   cookie ([`layout::cookie`]): name, lifetime, purpose, `1` when the page's JavaScript cannot
+//!   see it (HttpOnly or third-party) else empty.
 //!
-//! A separator inside a text becomes a space, so no text can break the format (publication
-//! refuses control characters; this holds for revisions stored before it did).
+//! Every text is the language's: a service's name and provider and a cookie's purpose given per
+//! language read in it, one given for every language as it is. A cookie's lifetime is worded: the
+//! count of days in decimal, U+00A0, then the word `day` when the language's plural rule
+//! ([`Lang::is_plural`]) takes the singular, else `days` (`1 day`, `0 days`, « 0 jour »,
+//! « 395 jours »), so that the loader shows it as it comes. A web link ([`web_link`]) starts,
+//! after any leading whitespace, with `https://` or `http://` in any case, or with `/`.
+//! A flag is true when its field is not empty. A separator inside a text becomes a space, so no
+//! text can break the format (publication refuses control characters; this holds for revisions
+//! stored before it did).
+//!
+//! The positions are [`layout`]'s constants, which the encoder here, the engine's reader
+//! ([`crate::banner_config`]) and, through `banner-wasm/js/constants.js` (written from them by
+//! `shared/tests/js_constants.rs`), the loader's `page.js` all use. The files of
+//! `shared/tests/vectors/projection/`, written from this specification by a script of their own,
+//! hold projections and what they read into, which the Rust encoder and both readers must match.
 //!
 //! Size: format 2 added to format 1 one short field in record 0, about 250 bytes of words in
 //! record 1, two fields per service and, per cookie, its lifetime, purpose and flag (the demo's
@@ -38,6 +51,7 @@ use crate::prelude::*;
 use crate::revision::Revision;
 use crate::words::{Words, web_link, words};
 use alloc::borrow::Cow;
+use layout::{Text, category, cookie, head, service};
 
 /// The first field of every projection: the format's name and version.
 pub const FORMAT: &str = "biscotte-banner-3";
@@ -45,6 +59,124 @@ pub const FORMAT: &str = "biscotte-banner-3";
 pub const RECORD_SEPARATOR: char = '\u{1e}';
 /// Between the fields of a record.
 pub const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// Where each field of a record sits: the one statement of the format's layout.
+pub mod layout {
+    /// A flag's field when it is true; empty when it is false (a reader takes any other text as
+    /// true too).
+    pub const YES: &str = "1";
+    /// Between the items of a list field (Consent Mode types, storage keys).
+    pub const LIST_SEPARATOR: &str = " ";
+    /// The field that says what a record after the texts is: a category or a service.
+    pub const KIND: usize = 0;
+
+    /// Record 0.
+    pub mod head {
+        pub const FORMAT: usize = 0;
+        pub const SITE: usize = 1;
+        pub const REVISION: usize = 2;
+        pub const POLICY_VERSION: usize = 3;
+        pub const LANG: usize = 4;
+        pub const POLICY_URL: usize = 5;
+        pub const MANAGE_BUTTON: usize = 6;
+        /// How many fields it has.
+        pub const FIELDS: usize = 7;
+    }
+
+    /// The texts of record 1, in order: a text's position is its discriminant.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Text {
+        Title,
+        Body,
+        AcceptAll,
+        RejectAll,
+        Customize,
+        Save,
+        Close,
+        /// The close control's accessible name: its text, then that closing refuses.
+        CloseLabel,
+        Manage,
+        PolicyLink,
+        AlwaysOn,
+        PrivacyPolicy,
+        Cookies,
+        NoService,
+        /// Beside a cookie the page cannot see: the service removes it itself.
+        RemovedByService,
+        /// In an embed's placeholder: why the content is not shown.
+        EmbedBlocked,
+        /// The placeholder's button, before the service's name.
+        EmbedAllow,
+        /// On the first layer: Escape continues without accepting.
+        EscapeHint,
+    }
+
+    impl Text {
+        /// Every text, in record 1's order.
+        pub const ALL: [Text; TEXTS] = [
+            Text::Title,
+            Text::Body,
+            Text::AcceptAll,
+            Text::RejectAll,
+            Text::Customize,
+            Text::Save,
+            Text::Close,
+            Text::CloseLabel,
+            Text::Manage,
+            Text::PolicyLink,
+            Text::AlwaysOn,
+            Text::PrivacyPolicy,
+            Text::Cookies,
+            Text::NoService,
+            Text::RemovedByService,
+            Text::EmbedBlocked,
+            Text::EmbedAllow,
+            Text::EscapeHint,
+        ];
+    }
+
+    /// How many texts record 1 holds.
+    pub const TEXTS: usize = 18;
+
+    /// A category's record.
+    pub mod category {
+        /// Its [`super::KIND`].
+        pub const TAG: &str = "c";
+        pub const ID: usize = 1;
+        /// A flag: `necessary`, always on.
+        pub const REQUIRED: usize = 2;
+        pub const TITLE: usize = 3;
+        pub const DESCRIPTION: usize = 4;
+        pub const FIELDS: usize = 5;
+    }
+
+    /// A service's record: these fields, then [`super::cookie::FIELDS`] per declared cookie.
+    pub mod service {
+        /// Its [`super::KIND`].
+        pub const TAG: &str = "s";
+        pub const ID: usize = 1;
+        pub const CATEGORY: usize = 2;
+        pub const NAME: usize = 3;
+        pub const PROVIDER: usize = 4;
+        pub const POLICY_URL: usize = 5;
+        /// A list.
+        pub const CONSENT_MODE: usize = 6;
+        /// A list.
+        pub const STORAGE: usize = 7;
+        /// How many fields it has before its cookies'.
+        pub const FIELDS: usize = 8;
+    }
+
+    /// One declared cookie's fields, counted from its first.
+    pub mod cookie {
+        pub const NAME: usize = 0;
+        pub const LIFETIME: usize = 1;
+        pub const PURPOSE: usize = 2;
+        /// A flag: the page's JavaScript cannot see it.
+        pub const HIDDEN: usize = 3;
+        pub const FIELDS: usize = 4;
+    }
+}
 
 /// The strong validator (ETag) of a projection: `b`, the format's number, its revision and its
 /// language (`b3-<revision>-en`), so that a browser never revalidates a projection it holds in
@@ -81,74 +213,86 @@ fn encode_with(
     fn link(url: &str) -> &str {
         web_link(url).unwrap_or("")
     }
+    fn flag(on: bool) -> &'static str {
+        if on { layout::YES } else { "" }
+    }
     // Always there: the words were completed with this release's.
     fn added<'w>(word: &'w Option<Cow<'static, str>>) -> &'w str {
         word.as_deref().unwrap_or("")
     }
+    let list = |items: &[String]| items.join(layout::LIST_SEPARATOR);
     let mut out = Projection(String::with_capacity(4096));
 
-    out.record(&[
-        FORMAT,
-        site,
-        revision.as_str(),
-        &config.policy_version,
-        lang.code(),
-        link(&config.policy_url),
-        config.banner.manage_button.as_str(),
-    ]);
+    let mut fields = [""; head::FIELDS];
+    fields[head::FORMAT] = FORMAT;
+    fields[head::SITE] = site;
+    fields[head::REVISION] = revision.as_str();
+    fields[head::POLICY_VERSION] = &config.policy_version;
+    fields[head::LANG] = lang.code();
+    fields[head::POLICY_URL] = link(&config.policy_url);
+    fields[head::MANAGE_BUTTON] = config.banner.manage_button.as_str();
+    out.record(&fields);
 
     let t = config.texts.get(lang);
-    out.record(&[
-        &t.title,
-        &t.body,
-        &t.accept_all,
-        &t.reject_all,
-        &t.customize,
-        &t.save,
-        &t.close,
-        &w.close_label(&t.close),
-        &t.manage,
-        &t.policy_link,
-        &w.always_on,
-        &w.privacy_policy,
-        &w.cookies,
-        &w.no_service,
-        added(&w.removed_by_service),
-        added(&w.embed_blocked),
-        added(&w.embed_allow),
-        added(&w.escape_hint),
-    ]);
+    let close_label = w.close_label(&t.close);
+    let texts = Text::ALL.map(|text| match text {
+        Text::Title => t.title.as_str(),
+        Text::Body => &t.body,
+        Text::AcceptAll => &t.accept_all,
+        Text::RejectAll => &t.reject_all,
+        Text::Customize => &t.customize,
+        Text::Save => &t.save,
+        Text::Close => &t.close,
+        Text::CloseLabel => &close_label,
+        Text::Manage => &t.manage,
+        Text::PolicyLink => &t.policy_link,
+        Text::AlwaysOn => &w.always_on,
+        Text::PrivacyPolicy => &w.privacy_policy,
+        Text::Cookies => &w.cookies,
+        Text::NoService => &w.no_service,
+        Text::RemovedByService => added(&w.removed_by_service),
+        Text::EmbedBlocked => added(&w.embed_blocked),
+        Text::EmbedAllow => added(&w.embed_allow),
+        Text::EscapeHint => added(&w.escape_hint),
+    });
+    out.record(&texts);
 
     for c in config
         .categories
         .iter()
         .filter(|c| c.required || config.asks(c))
     {
-        out.record(&[
-            "c",
-            &c.id,
-            if c.required { "1" } else { "" },
-            c.title.get(lang),
-            c.description.get(lang),
-        ]);
+        let mut fields = [""; category::FIELDS];
+        fields[layout::KIND] = category::TAG;
+        fields[category::ID] = &c.id;
+        fields[category::REQUIRED] = flag(c.required);
+        fields[category::TITLE] = c.title.get(lang);
+        fields[category::DESCRIPTION] = c.description.get(lang);
+        out.record(&fields);
     }
 
     for s in &config.services {
-        out.record(&[
-            "s",
-            &s.id,
-            &s.category,
-            s.name.get(lang),
-            s.provider.get(lang),
-            link(&s.privacy_policy_url),
-            &s.consent_mode.join(" "),
-            &s.storage.join(" "),
-        ]);
-        for cookie in &s.cookies {
-            out.field(&cookie.name);
-            out.field(&w.lifetime(lang, cookie.lifetime_days));
-            out.field(cookie.purpose.get(lang));
-            out.field(if cookie.is_hidden() { "1" } else { "" });
+        let (consent_mode, storage) = (list(&s.consent_mode), list(&s.storage));
+        let mut fields = [""; service::FIELDS];
+        fields[layout::KIND] = service::TAG;
+        fields[service::ID] = &s.id;
+        fields[service::CATEGORY] = &s.category;
+        fields[service::NAME] = s.name.get(lang);
+        fields[service::PROVIDER] = s.provider.get(lang);
+        fields[service::POLICY_URL] = link(&s.privacy_policy_url);
+        fields[service::CONSENT_MODE] = &consent_mode;
+        fields[service::STORAGE] = &storage;
+        out.record(&fields);
+        for c in &s.cookies {
+            let lifetime = w.lifetime(lang, c.lifetime_days);
+            let mut fields = [""; cookie::FIELDS];
+            fields[cookie::NAME] = &c.name;
+            fields[cookie::LIFETIME] = &lifetime;
+            fields[cookie::PURPOSE] = c.purpose.get(lang);
+            fields[cookie::HIDDEN] = flag(c.is_hidden());
+            for field in fields {
+                out.field(field);
+            }
         }
     }
     out.0
@@ -246,6 +390,62 @@ mod tests {
 
     fn revision() -> Revision {
         Revision::parse("0123456789abcdef0123456789abcdef").expect("revision")
+    }
+
+    #[test]
+    fn each_records_positions_are_its_fields_once_each() {
+        let check = |positions: &[usize], fields: usize| {
+            let mut sorted = positions.to_vec();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..fields).collect::<Vec<_>>(), "{positions:?}");
+        };
+        use layout::KIND;
+        check(
+            &[
+                head::FORMAT,
+                head::SITE,
+                head::REVISION,
+                head::POLICY_VERSION,
+                head::LANG,
+                head::POLICY_URL,
+                head::MANAGE_BUTTON,
+            ],
+            head::FIELDS,
+        );
+        check(&Text::ALL.map(|t| t as usize), layout::TEXTS);
+        assert!(Text::ALL.iter().enumerate().all(|(i, t)| *t as usize == i));
+        check(
+            &[
+                KIND,
+                category::ID,
+                category::REQUIRED,
+                category::TITLE,
+                category::DESCRIPTION,
+            ],
+            category::FIELDS,
+        );
+        check(
+            &[
+                KIND,
+                service::ID,
+                service::CATEGORY,
+                service::NAME,
+                service::PROVIDER,
+                service::POLICY_URL,
+                service::CONSENT_MODE,
+                service::STORAGE,
+            ],
+            service::FIELDS,
+        );
+        check(
+            &[
+                cookie::NAME,
+                cookie::LIFETIME,
+                cookie::PURPOSE,
+                cookie::HIDDEN,
+            ],
+            cookie::FIELDS,
+        );
     }
 
     #[test]
