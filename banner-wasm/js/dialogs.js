@@ -1,7 +1,7 @@
 // The banner's drawing: the first layer, the panel, the manage button, focus and the keyboard.
 // Every text is set as text, never parsed as HTML.
 
-import { T_ACCEPT, T_ALWAYS, T_BODY, T_BY_SERVICE, T_CLOSE, T_CLOSE_LABEL, T_COOKIES, T_CUSTOMIZE, T_DAYS, T_ESCAPE, T_MANAGE, T_NO_SERVICE, T_POLICY, T_PRIVACY, T_REJECT, T_SAVE, T_TITLE } from './constants.js';
+import { T_ACCEPT, T_ALWAYS, T_BODY, T_BY_SERVICE, T_CLOSE, T_CLOSE_LABEL, T_COOKIES, T_CUSTOMIZE, T_ESCAPE, T_MANAGE, T_NO_SERVICE, T_POLICY, T_PRIVACY, T_REJECT, T_SAVE, T_TITLE } from './constants.js';
 import { D } from './host.js';
 import { categoryAllowed, serviceAllowed } from './choice.js';
 import { act } from './api.js';
@@ -102,7 +102,7 @@ export function second() {
       if (s.url) el(line, 'a', { href: s.url, target: '_blank', rel: 'noopener noreferrer', 'aria-label': T[T_PRIVACY] + ' : ' + s.name }, T[T_PRIVACY]);
       var cookies = s.cookies.length && el(line, 'ul', { 'class': 'cookies', 'aria-label': T[T_COOKIES] + ' ' + s.name });
       s.cookies.forEach(function (k) {
-        el(cookies, 'li', 0, k.name + ' · ' + k.days + ' ' + T[T_DAYS] + ' · ' + k.purpose + (k.hidden ? ' · ' + T[T_BY_SERVICE] : ''));
+        el(cookies, 'li', 0, k.name + ' · ' + k.lifetime + ' · ' + k.purpose + (k.hidden ? ' · ' + T[T_BY_SERVICE] : ''));
       });
     });
   });

@@ -4,28 +4,35 @@
 // The engine (wasm) keeps the rules that make evidence (the consent cookie, the decision's
 // choices); these are the DOM-side ones, cheaper here than through the wasm's imports.
 
-/** The projection (`GET …/banner?lang=`, format `biscotte-banner-2`, written by
- * shared/src/projection.rs, whose doc is the format's reference): records split by U+001E,
- * fields by U+001F. The texts stay an array, read by position (see the loader's `T_*`). */
-import { RS, FS } from './constants.js';
+import {
+  RS, FS, LIST, KIND, H_REVISION, H_LANG, H_POLICY_URL, H_MANAGE_BUTTON, C_TAG, C_ID, C_REQUIRED, C_TITLE, C_DESCRIPTION,
+  S_TAG, S_ID, S_CATEGORY, S_NAME, S_PROVIDER, S_POLICY_URL, S_CONSENT_MODE, S_STORAGE, S_FIELDS,
+  K_NAME, K_LIFETIME, K_PURPOSE, K_HIDDEN, K_FIELDS,
+} from './constants.js';
 
+/** The projection (`GET …/banner?lang=`, written by shared/src/projection.rs, whose doc is the
+ * format's reference): records split by RS, fields by FS, each field read at its position in
+ * constants.js, which the Rust layout writes. The texts stay an array, read by position (`T_*`).
+ * The files of shared/tests/vectors/projection/ pin what it reads into (page.test.mjs). */
 export function readProjection(text) {
-  var records = text.split(RS).map(function (r) { return r.split(FS); });
-  var head = records[0];
-  var p = { rev: head[2], lang: head[4], policy: head[5], manage: head[6], t: records[1], cats: [], svcs: [] };
-  records.slice(2).forEach(function (r) {
-    if (r[0] == 'c') p.cats.push({ id: r[1], req: !!r[2], title: r[3], desc: r[4] });
-    if (r[0] == 's') {
-      var s = { id: r[1], cat: r[2], name: r[3], provider: r[4], url: r[5], modes: spaced(r[6]), keys: spaced(r[7]), cookies: [] };
-      for (var i = 8; i + 3 < r.length; i += 4) s.cookies.push({ name: r[i], days: r[i + 1], purpose: r[i + 2], hidden: !!r[i + 3] });
+  // The head, the texts, then a record per category or service, as the engine reads them.
+  var records = text.split(RS).map(function (r) { return r.split(FS); }), head = records.shift();
+  var p = { rev: head[H_REVISION], lang: head[H_LANG], policy: head[H_POLICY_URL], manage: head[H_MANAGE_BUTTON], t: records.shift(), cats: [], svcs: [] };
+  records.forEach(function (r) {
+    if (r[KIND] == C_TAG) p.cats.push({ id: r[C_ID], req: !!r[C_REQUIRED], title: r[C_TITLE], desc: r[C_DESCRIPTION] });
+    if (r[KIND] == S_TAG) {
+      var s = { id: r[S_ID], cat: r[S_CATEGORY], name: r[S_NAME], provider: r[S_PROVIDER], url: r[S_POLICY_URL], modes: listed(r[S_CONSENT_MODE]), keys: listed(r[S_STORAGE]), cookies: [] };
+      for (var i = S_FIELDS; i + K_FIELDS <= r.length; i += K_FIELDS) {
+        s.cookies.push({ name: r[i + K_NAME], lifetime: r[i + K_LIFETIME], purpose: r[i + K_PURPOSE], hidden: !!r[i + K_HIDDEN] });
+      }
       p.svcs.push(s);
     }
   });
   return p;
 }
 
-function spaced(field) {
-  return field ? field.split(' ') : [];
+function listed(field) {
+  return field ? field.split(LIST) : [];
 }
 
 /** Whether `name` is covered by a declared pattern: an exact name, or a prefix ending in `*`

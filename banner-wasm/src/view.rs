@@ -164,8 +164,8 @@ pub(crate) mod tests {
     fn service(id: &str, category: &str, cookies: &[&str]) -> Service {
         Service {
             id: id.into(),
-            name: format!("{id} name"),
-            provider: format!("{id} provider"),
+            name: format!("{id} name").into(),
+            provider: format!("{id} provider").into(),
             category: category.into(),
             privacy_policy_url: format!("https://{id}.example/privacy"),
             storage: vec![],

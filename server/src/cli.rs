@@ -14,6 +14,7 @@ use crate::sitefile::{SiteFile, ValidSite};
 use crate::store::{SledStore, Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
+use biscotte_shared::Lang;
 use biscotte_shared::catalogue::Catalogue;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
@@ -321,7 +322,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             for s in &catalogue.services {
                 println!(
                     "{:<20} {:<12} {} ({})",
-                    s.id, s.category, s.name, s.provider
+                    s.id,
+                    s.category,
+                    s.name.get(Lang::En),
+                    s.provider.get(Lang::En)
                 );
             }
             Ok(())

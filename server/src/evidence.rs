@@ -285,8 +285,10 @@ impl LogTail {
     ) -> Result<NewLeaf, StoreError> {
         let content_hash = published.content_hash().ok_or_else(|| {
             StoreError::Corrupt(format!(
-                "revision {} of {:?} has recipe 2 but no words: it cannot be logged",
-                published.revision, published.site
+                "revision {} of {:?} has recipe {} but no words: it cannot be logged",
+                published.revision,
+                published.site,
+                published.recipe.number()
             ))
         })?;
         let server_time = self.stamp(now);

@@ -29,7 +29,7 @@ pub struct PublishedConfig {
     pub published_at: Timestamp,
     pub config: SiteConfig,
     /// The banner's own words as they were when this revision was published, which the banner
-    /// shows with it and recipe 2 hashes; absent from revisions of recipe 1, which did not keep
+    /// shows with it and recipes 2 and 3 hash; absent from revisions of recipe 1, which did not keep
     /// them (the banner then shows the release's words).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub words: Option<BannerWords>,
@@ -64,15 +64,15 @@ impl PublishedConfig {
     }
 
     /// The full SHA-256 of what the revision's recipe covers (the configuration and the words
-    /// kept with it), as a revision leaf of the log records it; `None` for a revision of recipe 2
-    /// stored without its words, which cannot match anything.
+    /// kept with it), as a revision leaf of the log records it; `None` for a revision of recipe 2 or
+    /// 3 stored without its words, which cannot match anything.
     pub fn content_hash(&self) -> Option<[u8; 32]> {
         match (self.recipe, &self.words) {
             (Recipe::V1, _) => {
                 Some(Recipe::V1.content_hash(&self.config, &BannerWords::built_in()))
             }
-            (Recipe::V2, Some(words)) => Some(Recipe::V2.content_hash(&self.config, words)),
-            (Recipe::V2, None) => None,
+            (recipe, Some(words)) => Some(recipe.content_hash(&self.config, words)),
+            (_, None) => None,
         }
     }
 
@@ -83,10 +83,8 @@ impl PublishedConfig {
             (Recipe::V1, _) => {
                 Recipe::V1.revision_of(&self.config, &BannerWords::built_in()) == self.revision
             }
-            (Recipe::V2, Some(words)) => {
-                Recipe::V2.revision_of(&self.config, words) == self.revision
-            }
-            (Recipe::V2, None) => false,
+            (recipe, Some(words)) => recipe.revision_of(&self.config, words) == self.revision,
+            (_, None) => false,
         }
     }
 }

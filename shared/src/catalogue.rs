@@ -10,7 +10,7 @@
 //!
 //! [`SiteConfig::parse`]: crate::SiteConfig::parse
 
-use crate::config::{CookieDecl, Service, SiteConfigInput};
+use crate::config::{CookieDecl, Localizable, Service, SiteConfigInput};
 use crate::error::FieldError;
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -96,9 +96,9 @@ pub struct ServiceEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Localizable>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Localizable>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,36 +154,36 @@ impl ServiceEntry {
             None => None,
         };
         let mut missing = Vec::new();
-        let mut take = |name: &str, given: Option<String>, preset: Option<&String>| {
-            given.or_else(|| preset.cloned()).unwrap_or_else(|| {
-                missing.push(FieldError::new(
-                    field(name),
-                    "missing: give it, or start from a catalogue service with `use = \"…\"` (`biscotte catalogue` lists them)",
-                ));
-                String::new()
-            })
-        };
+        let base = base.as_ref();
         let service = Service {
-            id: take("id", self.id, base.as_ref().map(|b| &b.id)),
-            name: take("name", self.name, base.as_ref().map(|b| &b.name)),
+            id: take(self.id, base.map(|b| &b.id), field("id"), &mut missing),
+            name: take(
+                self.name,
+                base.map(|b| &b.name),
+                field("name"),
+                &mut missing,
+            ),
             provider: take(
-                "provider",
                 self.provider,
-                base.as_ref().map(|b| &b.provider),
+                base.map(|b| &b.provider),
+                field("provider"),
+                &mut missing,
             ),
             category: take(
-                "category",
                 self.category,
-                base.as_ref().map(|b| &b.category),
+                base.map(|b| &b.category),
+                field("category"),
+                &mut missing,
             ),
             privacy_policy_url: take(
-                "privacy_policy_url",
                 self.privacy_policy_url,
-                base.as_ref().map(|b| &b.privacy_policy_url),
+                base.map(|b| &b.privacy_policy_url),
+                field("privacy_policy_url"),
+                &mut missing,
             ),
-            cookies: list(self.cookies, base.as_ref().map(|b| &b.cookies)),
-            storage: list(self.storage, base.as_ref().map(|b| &b.storage)),
-            consent_mode: list(self.consent_mode, base.as_ref().map(|b| &b.consent_mode)),
+            cookies: list(self.cookies, base.map(|b| &b.cookies)),
+            storage: list(self.storage, base.map(|b| &b.storage)),
+            consent_mode: list(self.consent_mode, base.map(|b| &b.consent_mode)),
         };
         if missing.is_empty() {
             Ok(service)
@@ -191,6 +191,22 @@ impl ServiceEntry {
             Err(missing)
         }
     }
+}
+
+/// A field the entry gives, else the catalogue's; missing from both, an error naming `field`.
+fn take<T: Clone + Default>(
+    given: Option<T>,
+    preset: Option<&T>,
+    field: String,
+    missing: &mut Vec<FieldError>,
+) -> T {
+    given.or_else(|| preset.cloned()).unwrap_or_else(|| {
+        missing.push(FieldError::new(
+            field,
+            "missing: give it, or start from a catalogue service with `use = \"…\"` (`biscotte catalogue` lists them)",
+        ));
+        T::default()
+    })
 }
 
 /// A list field: the site's own (which replaces the whole list), else the catalogue's, else none.
@@ -217,6 +233,7 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Lang;
 
     fn catalogue() -> Catalogue {
         Catalogue::built_in().expect("the catalogue reads")
@@ -245,6 +262,30 @@ mod tests {
         assert_eq!(service.provider, "Google Ireland Limited");
         assert_eq!(service.consent_mode, ["analytics_storage"]);
         assert!(service.cookies.iter().any(|c| c.name == "_ga"));
+    }
+
+    #[test]
+    fn every_purpose_of_the_catalogue_is_in_french_and_in_english() {
+        for service in &catalogue().services {
+            for cookie in &service.cookies {
+                let which = (&service.id, &cookie.name);
+                match &cookie.purpose {
+                    Localizable::Each(texts) => {
+                        assert!(!texts.fr.is_empty() && !texts.en.is_empty(), "{which:?}");
+                        assert_ne!(
+                            texts.fr, texts.en,
+                            "{which:?}: one of them is not translated"
+                        );
+                    }
+                    Localizable::Every(text) => panic!("{which:?}: {text:?} in one language"),
+                }
+            }
+        }
+        let matomo = catalogue().get("matomo").cloned().expect("matomo");
+        assert_eq!(
+            matomo.provider.get(Lang::En),
+            "InnoCraft Ltd (Matomo Cloud), or the site's publisher when it hosts Matomo"
+        );
     }
 
     #[test]

@@ -43,6 +43,16 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// Whether a word counted `count` times takes its plural form (CLDR's cardinal rules for
+    /// integers): in French only from 2 on (« 0 jour », « 1 jour », « 2 jours »), in English for
+    /// every count but 1 (`0 days`, `1 day`).
+    pub fn is_plural(self, count: u64) -> bool {
+        match self {
+            Lang::Fr => count > 1,
+            Lang::En => count != 1,
+        }
+    }
 }
 
 /// A text in every language the banner speaks.
@@ -67,6 +77,119 @@ impl Localized {
     }
 }
 
+/// A text a service declares (its name, its provider, a cookie's purpose): one text for every
+/// language, or one per language (`{ fr = "…", en = "…" }`).
+///
+/// A plain string means every language, as in site files written before texts per language; it
+/// stays a plain string in the configuration's JSON, so that the revisions published before
+/// keep their hash. Either way each language reads its text with [`Localizable::get`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Localizable {
+    /// The same text in every language.
+    Every(String),
+    /// A text per language.
+    Each(Localized),
+}
+
+impl Localizable {
+    pub fn get(&self, lang: Lang) -> &str {
+        match self {
+            Localizable::Every(text) => text,
+            Localizable::Each(texts) => texts.get(lang),
+        }
+    }
+
+    /// Each of its texts, with what its field name takes after the field's own: nothing for a
+    /// text of every language, `.fr` and `.en` for texts per language.
+    pub fn texts(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Localizable::Every(text) => alloc::vec![("", text.as_str())],
+            Localizable::Each(texts) => {
+                alloc::vec![(".fr", texts.fr.as_str()), (".en", texts.en.as_str())]
+            }
+        }
+    }
+}
+
+impl From<&str> for Localizable {
+    fn from(text: &str) -> Localizable {
+        Localizable::Every(text.to_owned())
+    }
+}
+
+impl From<String> for Localizable {
+    fn from(text: String) -> Localizable {
+        Localizable::Every(text)
+    }
+}
+
+impl From<Localized> for Localizable {
+    fn from(texts: Localized) -> Localizable {
+        Localizable::Each(texts)
+    }
+}
+
+impl Default for Localizable {
+    fn default() -> Localizable {
+        Localizable::Every(String::new())
+    }
+}
+
+/// A text of every language is equal to a `&str` that it is.
+impl PartialEq<&str> for Localizable {
+    fn eq(&self, other: &&str) -> bool {
+        matches!(self, Localizable::Every(text) if text == other)
+    }
+}
+
+impl Serialize for Localizable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Localizable::Every(text) => serializer.serialize_str(text),
+            Localizable::Each(texts) => texts.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Localizable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Localizable, D::Error> {
+        /// Both languages, and nothing else: a text for a language the banner does not speak
+        /// would never be shown.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Each {
+            fr: String,
+            en: String,
+        }
+
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Localizable;
+
+            fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+                f.write_str(
+                    "a text for every language, or a text per language ({ fr = \"…\", en = \"…\" })",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Localizable, E> {
+                Ok(Localizable::Every(text.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Localizable, E> {
+                Ok(Localizable::Every(text))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Localizable, A::Error> {
+                let Each { fr, en } =
+                    Each::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Localizable::Each(Localized { fr, en }))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// A purpose the visitor consents to (or, for `necessary`, is only told about).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
@@ -87,7 +210,8 @@ pub struct CookieDecl {
     pub domain: Option<String>,
     /// Days the cookie lives; 0 for a cookie that ends with the browser session.
     pub lifetime_days: u32,
-    pub purpose: String,
+    /// What it is for, in every language, or per language.
+    pub purpose: Localizable,
     /// Set with `HttpOnly`: the page's JavaScript can neither see nor delete it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub http_only: bool,
@@ -130,8 +254,9 @@ pub fn cookie_matches(pattern: &str, name: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub id: String,
-    pub name: String,
-    pub provider: String,
+    /// In every language, or per language, like `provider`.
+    pub name: Localizable,
+    pub provider: Localizable,
     pub category: String,
     pub privacy_policy_url: String,
     #[serde(default)]
@@ -488,17 +613,22 @@ fn input_texts(input: &SiteConfigInput) -> Vec<(String, &str)> {
     for (i, s) in input.services.iter().enumerate() {
         for (name, text) in [
             ("id", &s.id),
-            ("name", &s.name),
-            ("provider", &s.provider),
             ("category", &s.category),
             ("privacy_policy_url", &s.privacy_policy_url),
         ] {
             texts.push((format!("services[{i}].{name}"), text));
         }
+        for (name, text) in [("name", &s.name), ("provider", &s.provider)] {
+            for (lang, text) in text.texts() {
+                texts.push((format!("services[{i}].{name}{lang}"), text));
+            }
+        }
         for (j, cookie) in s.cookies.iter().enumerate() {
             let field = |name: &str| format!("services[{i}].cookies[{j}].{name}");
             texts.push((field("name"), &cookie.name));
-            texts.push((field("purpose"), &cookie.purpose));
+            for (lang, text) in cookie.purpose.texts() {
+                texts.push((field(&["purpose", lang].concat()), text));
+            }
             if let Some(domain) = &cookie.domain {
                 texts.push((field("domain"), domain));
             }
@@ -686,8 +816,15 @@ impl SiteConfig {
                     ),
                 );
             }
-            if s.name.trim().is_empty() || s.provider.trim().is_empty() {
-                err(field.clone(), "name and provider must not be empty".into());
+            for (name, text) in [("name", &s.name), ("provider", &s.provider)] {
+                for (lang, text) in text.texts() {
+                    if text.trim().is_empty() {
+                        err(
+                            format!("{field}.{name}{lang}"),
+                            format!("is empty: give the service's {name}"),
+                        );
+                    }
+                }
             }
             if !is_url(&s.privacy_policy_url) {
                 err(
@@ -708,11 +845,13 @@ impl SiteConfig {
                         ),
                     );
                 }
-                if cookie.purpose.trim().is_empty() {
-                    err(
-                        format!("{field}.cookies[{j}].purpose"),
-                        "is empty: say what the cookie is for".into(),
-                    );
+                for (lang, purpose) in cookie.purpose.texts() {
+                    if purpose.trim().is_empty() {
+                        err(
+                            format!("{field}.cookies[{j}].purpose{lang}"),
+                            "is empty: say what the cookie is for".into(),
+                        );
+                    }
                 }
             }
             for (j, key) in s.storage.iter().enumerate() {

@@ -168,9 +168,13 @@ impl Choices {
         choices
     }
 
-    /// Whether a category is accepted; `necessary` always is, in every configuration.
+    /// Whether a category is accepted; `necessary` always is, in every configuration. Another
+    /// needs its own yes, and to be one the visitor is asked about: a yes kept for a category
+    /// the configuration no longer asks about (an earlier revision's) allows nothing.
     pub fn allows_category(&self, config: &impl Scope, id: &str) -> bool {
-        config.is_required(id) || self.categories.get(id).copied().unwrap_or(false)
+        config.is_required(id)
+            || (self.categories.get(id).copied().unwrap_or(false)
+                && config.asked_categories().any(|asked| asked == id))
     }
 
     /// Whether a service may run: services in `necessary` always may; others need their own yes.

@@ -27,21 +27,29 @@ pub struct Revision(String);
 /// - 2: the canonical JSON of `{"recipe":2,"config":<config>,"words":{"fr":<words>,"en":<words>}}`,
 ///   where the words are the banner's own ([`BannerWords`]), so the revision covers every text
 ///   the visitor can read. A revision made by it keeps its words beside its configuration.
+///   Revisions of recipe 2 kept a lifetime's word in its plural form only (`days`).
+/// - 3: the canonical JSON of `{"recipe":3,"config":<config>,"words":{"fr":<words>,"en":<words>}}`:
+///   recipe 2's form, with every word of the banner, the singular of a lifetime's word (`day`)
+///   among them. Its configurations may give a service's name and provider and a cookie's
+///   purpose per language (`{"fr":…,"en":…}`, [`crate::config::Localizable`]) where recipes 1
+///   and 2 only knew one string, which all three write as before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum Recipe {
     V1,
     V2,
+    V3,
 }
 
 impl Recipe {
     /// The recipe of new publications.
-    pub const CURRENT: Recipe = Recipe::V2;
+    pub const CURRENT: Recipe = Recipe::V3;
 
     pub const fn number(self) -> u8 {
         match self {
             Recipe::V1 => 1,
             Recipe::V2 => 2,
+            Recipe::V3 => 3,
         }
     }
 
@@ -61,7 +69,7 @@ impl Recipe {
     fn covered(self, config: &SiteConfig, words: &BannerWords) -> Vec<u8> {
         match self {
             Recipe::V1 => serde_json::to_vec(config).unwrap_or_default(),
-            Recipe::V2 => {
+            Recipe::V2 | Recipe::V3 => {
                 // Field order here is the hash input's field order.
                 #[derive(Serialize)]
                 struct Covered<'a> {
@@ -70,7 +78,7 @@ impl Recipe {
                     words: &'a BannerWords,
                 }
                 let covered = Covered {
-                    recipe: Recipe::V2.number(),
+                    recipe: self.number(),
                     config,
                     words,
                 };
@@ -93,6 +101,7 @@ impl TryFrom<u8> for Recipe {
         match n {
             1 => Ok(Recipe::V1),
             2 => Ok(Recipe::V2),
+            3 => Ok(Recipe::V3),
             _ => Err(UnknownRecipe(n)),
         }
     }
@@ -106,7 +115,7 @@ impl fmt::Display for UnknownRecipe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "revision recipe {} is unknown to this version of Biscotte (it knows 1 and 2): upgrade it",
+            "revision recipe {} is unknown to this version of Biscotte (it knows 1, 2 and 3): upgrade it",
             self.0
         )
     }
@@ -175,19 +184,32 @@ mod tests {
     }
 
     #[test]
-    fn recipe_2_changes_when_a_built_in_word_changes() {
+    fn recipes_2_and_3_change_when_a_built_in_word_changes() {
         let config = config();
         let today = BannerWords::built_in();
-        let revision = Recipe::V2.revision_of(&config, &today);
-        assert_eq!(revision, Revision::of(&config));
-        let reworded = BannerWords {
-            en: Words {
-                always_on: Cow::Borrowed("Always active"),
-                ..words(Lang::En)
-            },
-            ..today.clone()
-        };
-        assert_ne!(Recipe::V2.revision_of(&config, &reworded), revision);
+        assert_eq!(
+            Recipe::CURRENT.revision_of(&config, &today),
+            Revision::of(&config)
+        );
+        for recipe in [Recipe::V2, Recipe::V3] {
+            let revision = recipe.revision_of(&config, &today);
+            let reworded = BannerWords {
+                en: Words {
+                    always_on: Cow::Borrowed("Always active"),
+                    ..words(Lang::En)
+                },
+                ..today.clone()
+            };
+            assert_ne!(recipe.revision_of(&config, &reworded), revision);
+            let reworded = BannerWords {
+                fr: Words {
+                    day: Some(Cow::Borrowed("journée")),
+                    ..words(Lang::Fr)
+                },
+                ..today.clone()
+            };
+            assert_ne!(recipe.revision_of(&config, &reworded), revision);
+        }
         let reworded = BannerWords {
             fr: Words {
                 close_refuses: Cow::Borrowed("refuser les cookies facultatifs"),
@@ -195,7 +217,6 @@ mod tests {
             },
             ..today.clone()
         };
-        assert_ne!(Recipe::V2.revision_of(&config, &reworded), revision);
         // Recipe 1 never covered them.
         assert_eq!(
             Recipe::V1.revision_of(&config, &reworded),
@@ -204,11 +225,11 @@ mod tests {
     }
 
     #[test]
-    fn recipe_2_hashes_the_documented_json() {
+    fn recipe_3_hashes_the_documented_json() {
         // The README tells auditors to hash exactly this text.
         let config = config();
         let canonical = [
-            "{\"recipe\":2,\"config\":",
+            "{\"recipe\":3,\"config\":",
             &serde_json::to_string(&config).expect("JSON"),
             ",\"words\":{\"fr\":",
             &serde_json::to_string(&words(Lang::Fr)).expect("JSON"),
@@ -223,15 +244,21 @@ mod tests {
                 "\"words\":{\"fr\":{\"always_on\":\"Toujours actifs\",\"close_refuses\":"
             )
         );
+        assert!(canonical.contains(
+            "\"days\":\"jours\",\"escape_hint\":\"Échap\u{a0}: continuer sans accepter\",\"day\":\"jour\"}"
+        ));
     }
 
     #[test]
-    fn the_two_recipes_give_different_revisions_of_one_configuration() {
+    fn each_recipe_gives_another_revision_of_one_configuration() {
         let (config, words) = (config(), BannerWords::built_in());
-        assert_ne!(
-            Recipe::V1.revision_of(&config, &words),
-            Recipe::V2.revision_of(&config, &words)
-        );
+        let revisions: Vec<Revision> = [Recipe::V1, Recipe::V2, Recipe::V3]
+            .iter()
+            .map(|recipe| recipe.revision_of(&config, &words))
+            .collect();
+        assert_ne!(revisions[0], revisions[1]);
+        assert_ne!(revisions[1], revisions[2]);
+        assert_ne!(revisions[0], revisions[2]);
     }
 
     #[test]
@@ -241,7 +268,11 @@ mod tests {
             serde_json::from_str::<Recipe>("1").expect("known"),
             Recipe::V1
         );
-        let unknown = serde_json::from_str::<Recipe>("3").expect_err("unknown");
+        assert_eq!(
+            serde_json::from_str::<Recipe>("3").expect("known"),
+            Recipe::V3
+        );
+        let unknown = serde_json::from_str::<Recipe>("4").expect_err("unknown");
         assert!(unknown.to_string().contains("upgrade"), "{unknown}");
     }
 }

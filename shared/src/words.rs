@@ -1,5 +1,5 @@
 //! The banner's own words, beside the site owner's texts: the same for every site of a release,
-//! covered by the revision (recipe 2) and kept with each published revision, so that a proof names
+//! covered by the revision (recipe 2 on) and kept with each published revision, so that a proof names
 //! them too and a later release that rewords them does not change what a revision showed.
 
 use crate::config::Lang;
@@ -37,12 +37,17 @@ pub struct Words {
     /// The placeholder's button, followed by the service's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed_allow: Option<Cow<'static, str>>,
-    /// After a cookie's lifetime.
+    /// After a cookie's lifetime, for a count that takes the plural ([`Lang::is_plural`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<Cow<'static, str>>,
     /// On the first layer: what Escape does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escape_hint: Option<Cow<'static, str>>,
+    // Kept from recipe 3 on: revisions of recipe 2 kept `days` alone, and are shown with this
+    // release's singular.
+    /// After a cookie's lifetime, for a count that takes the singular: `1 day`, « 0 jour ».
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<Cow<'static, str>>,
 }
 
 /// This release's words in `lang`.
@@ -67,6 +72,7 @@ pub const fn words(lang: Lang) -> Words {
             embed_allow: added("Autoriser"),
             days: added("jours"),
             escape_hint: added("Échap\u{a0}: continuer sans accepter"),
+            day: added("jour"),
         },
         Lang::En => Words {
             always_on: w("Always on"),
@@ -81,6 +87,7 @@ pub const fn words(lang: Lang) -> Words {
             embed_allow: added("Allow"),
             days: added("days"),
             escape_hint: added("Esc: continue without accepting"),
+            day: added("day"),
         },
     }
 }
@@ -96,8 +103,22 @@ impl Words {
             embed_allow: self.embed_allow.or(release.embed_allow),
             days: self.days.or(release.days),
             escape_hint: self.escape_hint.or(release.escape_hint),
+            day: self.day.or(release.day),
             ..self
         }
+    }
+
+    /// A cookie's lifetime as the panel shows it: the count, a no-break space (the count never
+    /// ends a line), then `day` or `days` by `lang`'s plural rule: `1 day`, `0 days`, « 0 jour »,
+    /// « 395 jours ». Words missing from a revision read as empty; [`Words::completed`] fills
+    /// them in first.
+    pub fn lifetime(&self, lang: Lang, days: u32) -> String {
+        let word = if lang.is_plural(days.into()) {
+            &self.days
+        } else {
+            &self.day
+        };
+        [&days.to_string(), "\u{a0}", word.as_deref().unwrap_or("")].concat()
     }
 
     /// The close control's accessible name: its visible text first (so voice control finds
@@ -168,6 +189,22 @@ mod tests {
             ("é", false),
         ] {
             assert_eq!(web_link(url), rendered.then_some(url), "{url:?}");
+        }
+    }
+
+    #[test]
+    fn a_lifetime_takes_the_singular_or_the_plural_by_the_rule_of_its_language() {
+        for (lang, days, shown) in [
+            (Lang::Fr, 0, "0\u{a0}jour"),
+            (Lang::Fr, 1, "1\u{a0}jour"),
+            (Lang::Fr, 2, "2\u{a0}jours"),
+            (Lang::Fr, 395, "395\u{a0}jours"),
+            (Lang::En, 0, "0\u{a0}days"),
+            (Lang::En, 1, "1\u{a0}day"),
+            (Lang::En, 2, "2\u{a0}days"),
+            (Lang::En, 730, "730\u{a0}days"),
+        ] {
+            assert_eq!(words(lang).lifetime(lang, days), shown, "{lang:?} {days}");
         }
     }
 

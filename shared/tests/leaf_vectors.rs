@@ -127,6 +127,7 @@ const VECTORS: &[&str] = &[
     "decision-edge-values",
     "revision-recipe-1",
     "revision-recipe-2",
+    "revision-recipe-3",
     "legacy-record-2",
 ];
 

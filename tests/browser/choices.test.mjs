@@ -37,7 +37,7 @@ test('the panel shows each service with its provider, policy link, switch and co
   assert.match(await ga.textContent(), /Google Ireland Limited/);
   assert.equal(await ga.locator('a').getAttribute('href'), 'https://policies.google.com/privacy');
   const cookies = await ga.locator('.cookies li').allTextContents();
-  assert.ok(cookies.some((c) => /^_ga · 395 jours · Distinguer les visiteurs/.test(c)), cookies.join('\n'));
+  assert.ok(cookies.some((c) => /^_ga · 395\u00a0jours · Distinguer les visiteurs/.test(c)), cookies.join('\n'));
   assert.ok(cookies.some((c) => c.startsWith('_ga_* · ')), cookies.join('\n'));
   for (const id of ['google_analytics', 'hotjar']) assert.equal(await serviceSwitch(page, id).isChecked(), false, id);
   assert.equal(await categorySwitch(page, 'analytics').isChecked(), false);
@@ -46,6 +46,23 @@ test('the panel shows each service with its provider, policy link, switch and co
   const actions = await panel(page).locator('.choices [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
   assert.deepEqual(actions, ['save', 'accept_all', 'reject_all']);
   await context.close();
+});
+
+test('the panel speaks the page\'s language: each lifetime by its plural rule (« 1 jour », « 395 jours », "1 day", "395 days"), each purpose in that language', async () => {
+  for (const [path, lines] of [
+    ['/demo/', ['_ga · 395\u00a0jours · Distinguer les visiteurs', '_gid · 1\u00a0jour · Distinguer les visiteurs sur 24 heures']],
+    ['/demo/en.html', ['_ga · 395\u00a0days · Tell visitors apart', '_gid · 1\u00a0day · Tell visitors apart over 24 hours']],
+  ]) {
+    const { context, page } = await env.visitor();
+    await page.goto(`${env.base}${path}`);
+    await bannerShown(page);
+    await button(page, 'customize').click();
+    await panel(page).waitFor();
+    const ga = page.locator('#biscotte .services > li').filter({ has: page.locator('input[data-service="google_analytics"]') });
+    const cookies = await ga.locator('.cookies li').allTextContents();
+    for (const line of lines) assert.ok(cookies.includes(line), `${path}: ${line} in\n${cookies.join('\n')}`);
+    await context.close();
+  }
 });
 
 test('a category switch sets its services, and one service may differ from its category (R15)', async () => {

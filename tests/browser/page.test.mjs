@@ -3,23 +3,40 @@
 // bundle.mjs puts in the loader; it runs here in Node, and the browser tests drive it in Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
 
 import { readProjection, matches, expiries } from '../../banner-wasm/js/page.js';
+import { categoryAllowed, service, serviceAllowed } from '../../banner-wasm/js/choice.js';
+import { setProjection, setState } from '../../banner-wasm/js/state.js';
+
+const VECTORS = join(ROOT, 'shared/tests/vectors/projection');
+const vectors = () => readdirSync(VECTORS).filter((f) => f.endsWith('.json'))
+  .map((f) => ({ name: f, ...JSON.parse(readFileSync(join(VECTORS, f), 'utf8')) }));
+
+test('the loader reads each projection vector into what the vector says, as the engine does (shared/tests/projection_vectors.rs)', () => {
+  const all = vectors();
+  assert.ok(all.length >= 4, all.map((v) => v.name).join(', '));
+  for (const v of all) {
+    // The site and the policy version are the engine's alone: the loader does not read them.
+    const { site, policy_version, ...page } = v.reads;
+    assert.ok(site && policy_version, v.name);
+    assert.deepEqual(readProjection(v.projection), page, v.name);
+  }
+});
 
 const R = '\x1e', F = '\x1f';
 
 test('the projection reads into categories, services and their cookies', () => {
   const text = [
-    ['biscotte-banner-2', 'shop', 'rev', '2026-11', 'fr', 'https://shop.test/privacy', 'right'],
+    ['biscotte-banner-3', 'shop', 'rev', '2026-11', 'fr', 'https://shop.test/privacy', 'right'],
     ['Titre', 'Texte'],
     ['c', 'necessary', '1', 'Techniques', 'Indispensables'],
     ['c', 'analytics', '', 'Mesure', 'Comprendre'],
     ['s', 'google_analytics', 'analytics', 'Google Analytics', 'Google', 'https://policies.google.com/privacy', 'analytics_storage', 'ga:* _ga_storage',
-      '_ga', '730', 'Distinguer les visiteurs', '', '_ga_*', '730', 'État de la session', ''],
-    ['s', 'youtube', 'third_party', 'YouTube', 'Google', '', '', '', 'VISITOR_INFO1_LIVE', '180', 'Préférences', '1'],
+      '_ga', '730\u00a0jours', 'Distinguer les visiteurs', '', '_ga_*', '1\u00a0jour', 'État de la session', ''],
+    ['s', 'youtube', 'third_party', 'YouTube', 'Google', '', '', '', 'VISITOR_INFO1_LIVE', '180\u00a0jours', 'Préférences', '1'],
     ['s', 'bare', 'analytics', 'Bare', 'Us', '', '', ''],
   ].map((r) => r.join(F)).join(R);
   const p = readProjection(text);
@@ -35,12 +52,30 @@ test('the projection reads into categories, services and their cookies', () => {
     id: 'google_analytics', cat: 'analytics', name: 'Google Analytics', provider: 'Google', url: 'https://policies.google.com/privacy',
     modes: ['analytics_storage'], keys: ['ga:*', '_ga_storage'],
     cookies: [
-      { name: '_ga', days: '730', purpose: 'Distinguer les visiteurs', hidden: false },
-      { name: '_ga_*', days: '730', purpose: 'État de la session', hidden: false },
+      { name: '_ga', lifetime: '730\u00a0jours', purpose: 'Distinguer les visiteurs', hidden: false },
+      { name: '_ga_*', lifetime: '1\u00a0jour', purpose: 'État de la session', hidden: false },
     ],
   });
-  assert.deepEqual(p.svcs[1].cookies, [{ name: 'VISITOR_INFO1_LIVE', days: '180', purpose: 'Préférences', hidden: true }]);
+  assert.deepEqual(p.svcs[1].cookies, [{ name: 'VISITOR_INFO1_LIVE', lifetime: '180\u00a0jours', purpose: 'Préférences', hidden: true }]);
   assert.deepEqual([p.svcs[2].modes, p.svcs[2].keys, p.svcs[2].cookies], [[], [], []]);
+});
+
+const rules = (file) => JSON.parse(readFileSync(join(ROOT, 'shared/tests/vectors/rules', file), 'utf8'));
+
+test('a declared pattern covers the names the rule vectors say, as shared\'s cookie_matches does (shared/tests/rule_vectors.rs)', () => {
+  for (const c of rules('names.json').cases) assert.equal(matches(c.pattern, c.name), c.matches, `${c.pattern} covers ${c.name}`);
+});
+
+test('a choice allows what the rule vectors say, as shared\'s Choices::allows_* do (shared/tests/rule_vectors.rs)', () => {
+  const vectors = rules('allows.json');
+  const scope = JSON.parse(readFileSync(join(VECTORS, `${vectors.projection}.json`), 'utf8'));
+  setProjection(readProjection(scope.projection));
+  for (const c of vectors.cases) {
+    setState(c.choice);
+    for (const [id, allowed] of Object.entries(c.categories)) assert.equal(categoryAllowed(id), allowed, `${c.description}: category ${id}`);
+    for (const [id, allowed] of Object.entries(c.services)) assert.equal(serviceAllowed(service(id)), allowed, `${c.description}: service ${id}`);
+  }
+  setState(null);
 });
 
 test('a pattern ending in * covers every name it starts, anything else only itself', () => {

@@ -1,8 +1,9 @@
 //! `GET /api/v1/sites/{site}/banner`: the live revision projected for the banner in one language,
 //! cached per revision and language, with the configuration's caching and CORS contract.
 
-use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file, header};
+use crate::harness::{PAGE_ORIGIN, TestApp, demo_site_file, header, repo_path};
 use biscotte_server::auth::Role;
+use biscotte_server::sitefile::SiteFile;
 use biscotte_shared::api::ErrorBody;
 use biscotte_shared::{Lang, projection};
 use std::io::Read;
@@ -19,11 +20,15 @@ async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Re
 async fn publish_renamed(app: &TestApp, hotjar: &str) {
     let mut file = demo_site_file();
     file.consent.services[1].name = Some(hotjar.into());
+    publish(app, &file).await;
+}
+
+async fn publish(app: &TestApp, file: &SiteFile) {
     let r = app
         .client
         .post(app.url("/api/v1/sites/demo/revisions"))
         .bearer_auth(app.token(Role::Owner, Some("demo")))
-        .json(&file)
+        .json(file)
         .send()
         .await
         .expect("request");
@@ -59,7 +64,7 @@ async fn the_banner_gets_the_live_revision_in_its_language_and_french_for_any_ot
     }
     let english = expected(Lang::En);
     assert!(english.starts_with(&format!(
-        "biscotte-banner-2\u{1f}demo\u{1f}{}\u{1f}2026-11\u{1f}en\u{1f}/demo/confidentialite.html\u{1f}left\u{1e}",
+        "biscotte-banner-3\u{1f}demo\u{1f}{}\u{1f}2026-11\u{1f}en\u{1f}/demo/confidentialite.html\u{1f}left\u{1e}",
         published.revision
     )));
     assert!(english.contains("\u{1e}s\u{1f}hotjar\u{1f}analytics\u{1f}Hotjar\u{1f}"));
@@ -72,14 +77,14 @@ async fn the_projection_carries_revision_and_language_as_etag_and_answers_304_to
     let path = "/api/v1/sites/demo/banner?lang=en";
     let r = get(&app, path, &[]).await;
     let etag = header(&r, "etag").expect("etag");
-    assert_eq!(etag, format!("\"b2-{revision}-en\""));
+    assert_eq!(etag, format!("\"b3-{revision}-en\""));
 
     let r = get(&app, path, &[("If-None-Match", &etag)]).await;
     assert_eq!(r.status(), 304);
     assert_eq!(header(&r, "etag").as_deref(), Some(etag.as_str()));
     assert!(r.bytes().await.expect("body").is_empty());
     // A proxy that compresses may weaken the tag; a list may hold older ones.
-    let weak = format!("\"b2-0-fr\", W/{etag}");
+    let weak = format!("\"b3-0-fr\", W/{etag}");
     assert_eq!(
         get(&app, path, &[("If-None-Match", &weak)]).await.status(),
         304
@@ -93,7 +98,7 @@ async fn the_projection_carries_revision_and_language_as_etag_and_answers_304_to
     )
     .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(header(&r, "etag"), Some(format!("\"b2-{revision}-fr\"")));
+    assert_eq!(header(&r, "etag"), Some(format!("\"b3-{revision}-fr\"")));
 }
 
 #[tokio::test]
@@ -110,7 +115,7 @@ async fn a_new_publication_changes_the_projection_and_its_etag() {
     assert_eq!(r.status(), 200, "the old tag no longer matches");
     assert_eq!(
         header(&r, "etag"),
-        Some(format!("\"b2-{}-en\"", published.revision))
+        Some(format!("\"b3-{}-en\"", published.revision))
     );
     let after = r.text().await.expect("body");
     assert_ne!(after, before);
@@ -123,6 +128,62 @@ async fn a_new_publication_changes_the_projection_and_its_etag() {
     let r = get(&app, path, &[]).await;
     assert_eq!(header(&r, "etag"), Some(etag));
     assert_eq!(r.text().await.expect("body"), before);
+}
+
+#[tokio::test]
+async fn a_cookies_purpose_is_shown_in_the_visitors_language_and_a_plain_one_in_every_language() {
+    let app = TestApp::start().await;
+    // The demo declares its purposes per language.
+    for (lang, line) in [
+        (
+            "en",
+            "\u{1f}_ga\u{1f}395\u{a0}days\u{1f}Tell visitors apart\u{1f}",
+        ),
+        (
+            "fr",
+            "\u{1f}_ga\u{1f}395\u{a0}jours\u{1f}Distinguer les visiteurs\u{1f}",
+        ),
+        (
+            "en",
+            "\u{1f}_gid\u{1f}1\u{a0}day\u{1f}Tell visitors apart over 24 hours\u{1f}",
+        ),
+        (
+            "fr",
+            "\u{1f}_gid\u{1f}1\u{a0}jour\u{1f}Distinguer les visiteurs sur 24 heures\u{1f}",
+        ),
+    ] {
+        let r = get(&app, &format!("/api/v1/sites/demo/banner?lang={lang}"), &[]).await;
+        let body = r.text().await.expect("body");
+        assert!(body.contains(line), "{line:?} in {body:?}");
+    }
+
+    // Site files written before texts per language give a purpose as one string: it still reads,
+    // publishes, and is shown in every language.
+    let plain = SiteFile::read(&repo_path("bench/peers/entries/biscotte/site.toml"))
+        .expect("a site file with plain purposes reads");
+    let purpose = |file: &SiteFile| {
+        file.consent.services[0]
+            .cookies
+            .as_ref()
+            .and_then(|cookies| cookies.first())
+            .map(|c| c.purpose.clone())
+    };
+    assert_eq!(purpose(&plain), Some("Distinguish visitors".into()));
+    let mut file = demo_site_file();
+    if let Some(cookies) = &mut file.consent.services[0].cookies {
+        cookies[0].purpose = "Mesurer l'audience".into();
+    }
+    publish(&app, &file).await;
+    let published = app.published("demo").await;
+    assert!(published.revision_matches());
+    for lang in [Lang::Fr, Lang::En] {
+        let text = projection::encode_published(&published, lang);
+        assert!(text.contains("\u{1f}_ga\u{1f}395\u{a0}"), "{text:?}");
+        assert!(
+            text.contains("\u{1f}Mesurer l'audience\u{1f}"),
+            "{lang:?}: {text:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -243,7 +304,7 @@ async fn the_published_configuration_names_the_recipe_of_its_revision() {
     let app = TestApp::start().await;
     let r = get(&app, "/api/v1/sites/demo/config", &[]).await;
     let json: serde_json::Value = r.json().await.expect("JSON");
-    assert_eq!(json["recipe"], 2);
+    assert_eq!(json["recipe"], 3);
     assert_eq!(json["words"]["fr"]["always_on"], "Toujours actifs");
     let published = app.published("demo").await;
     assert!(published.revision_matches());
@@ -298,7 +359,7 @@ async fn the_banners_reads_hold_under_concurrent_load_while_the_owner_publishes(
                 let revision = body.split('\u{1f}').nth(2).expect("a revision field");
                 assert_eq!(
                     tag,
-                    format!("\"b2-{revision}-{lang}\""),
+                    format!("\"b3-{revision}-{lang}\""),
                     "client {client}: {body:?}"
                 );
                 assert_eq!(

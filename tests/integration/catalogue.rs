@@ -5,7 +5,7 @@ use biscotte_server::auth::Role;
 use biscotte_server::sitefile::SiteFile;
 use biscotte_shared::banner_config::BannerConfig;
 use biscotte_shared::catalogue::{Catalogue, ServiceEntry};
-use biscotte_shared::config::{BUILTIN_CATEGORIES, CONSENT_MODE_TYPES, CookieDecl};
+use biscotte_shared::config::{BUILTIN_CATEGORIES, CONSENT_MODE_TYPES, CookieDecl, Lang};
 use serde_json::Value;
 
 /// The services issue 7 asks the catalogue for, at least.
@@ -179,20 +179,21 @@ async fn r32_a_site_file_using_the_catalogue_publishes_the_resolved_services_wit
     assert!(youtube.cookies.iter().all(|c| c.third_party));
     let own = published.config.service("own_chat").expect("own service");
     assert_eq!(
-        (own.provider.as_str(), own.storage.as_slice()),
+        (own.provider.get(Lang::Fr), own.storage.as_slice()),
         ("Hotjar Ltd", &["chat_*".to_owned()][..])
     );
 
     // The banner's projection shows them, cookie by cookie.
-    let text = app
-        .client
-        .get(app.url("/api/v1/sites/demo/banner?lang=fr"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("text");
+    let projection = |lang: &'static str| {
+        let request = app
+            .client
+            .get(app.url(&format!("/api/v1/sites/demo/banner?lang={lang}")));
+        async move {
+            let r = request.send().await.expect("request");
+            r.text().await.expect("text")
+        }
+    };
+    let text = projection("fr").await;
     let banner = BannerConfig::decode(&text).expect("a projection");
     assert_eq!(banner.revision, published.revision);
     let ids: Vec<&str> = banner.services.iter().map(|s| s.id).collect();
@@ -204,8 +205,8 @@ async fn r32_a_site_file_using_the_catalogue_publishes_the_resolved_services_wit
     );
     let first = ga.cookies().next().expect("a cookie");
     assert_eq!(
-        (first.name, first.lifetime_days, first.hidden),
-        ("_ga", "730", false)
+        (first.name, first.lifetime, first.hidden),
+        ("_ga", "730\u{a0}jours", false)
     );
     assert!(banner.services[1].cookies().all(|c| c.hidden));
     let own = &banner.services[2];
@@ -213,6 +214,21 @@ async fn r32_a_site_file_using_the_catalogue_publishes_the_resolved_services_wit
     assert_eq!(
         own.cookies().map(|c| c.name).collect::<Vec<_>>(),
         ["chat_id"]
+    );
+    assert_eq!(first.purpose, "Distinguer les visiteurs");
+
+    // The catalogue's purposes are in French and English: an English visitor reads English.
+    let text = projection("en").await;
+    let banner = BannerConfig::decode(&text).expect("a projection");
+    let first = banner.services[0].cookies().next().expect("a cookie");
+    assert_eq!(
+        (first.name, first.lifetime, first.purpose),
+        ("_ga", "730\u{a0}days", "Tell visitors apart")
+    );
+    let youtube: Vec<&str> = banner.services[1].cookies().map(|c| c.purpose).collect();
+    assert!(
+        youtube.contains(&"Count the views of embedded videos (youtube.com domain)"),
+        "{youtube:?}"
     );
 }
 

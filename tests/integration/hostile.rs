@@ -203,7 +203,7 @@ async fn a_decision_over_32_kib_is_a_413_in_the_envelope_while_a_large_site_file
             let mut s = template.clone();
             s.id = Some(format!("service_{i}"));
             for c in s.cookies.iter_mut().flatten() {
-                c.purpose = "Mesure d'audience. ".repeat(90);
+                c.purpose = "Mesure d'audience. ".repeat(90).into();
             }
             s
         })

@@ -1421,15 +1421,15 @@ async fn r29_publishing_a_revision_logs_a_leaf_with_the_hash_of_its_configuratio
         "the revision leaf sits between the decisions"
     );
 
-    // What the recipe covers, from the configuration as served (README, recipe 2).
+    // What the recipe covers, from the configuration as served (README, recipe 3).
     let served = get_text(&app, "/api/v1/sites/demo/config", None).await;
     assert!(
         served.contains(&format!("\"revision\":\"{rev}\"")),
         "{served}"
     );
-    assert!(served.contains("\"recipe\":2"), "{served}");
+    assert!(served.contains("\"recipe\":3"), "{served}");
     let covered = format!(
-        "{{\"recipe\":2,\"config\":{},\"words\":{}}}",
+        "{{\"recipe\":3,\"config\":{},\"words\":{}}}",
         raw_member(&served, "config"),
         raw_member(&served, "words")
     );
@@ -1454,7 +1454,7 @@ async fn r29_publishing_a_revision_logs_a_leaf_with_the_hash_of_its_configuratio
         [Value::from(0), Value::from(2)]
     );
     assert_eq!(entries[1]["fields"]["content_hash"], content_hash);
-    assert_eq!(entries[1]["fields"]["recipe"], 2);
+    assert_eq!(entries[1]["fields"]["recipe"], 3);
 
     let one: Value = get(&app, &format!("/api/v1/sites/demo/revisions/{rev}"), None)
         .await

@@ -255,7 +255,7 @@ pub async fn projection(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish());
     }
-    let etag = EntityTag::new_strong(format!("b2-{}-{}", published.revision, lang.code()));
+    let etag = EntityTag::new_strong(biscotte_shared::projection::etag(&published.revision, lang));
     let (mut builder, not_modified) = validated(&req, &origin, etag);
     if not_modified {
         return Ok(builder.finish());

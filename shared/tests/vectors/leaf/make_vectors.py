@@ -204,21 +204,34 @@ def revision_fields_recipe_1():
     }
 
 
-def revision_fields_recipe_2():
-    doc, p = published("published-v2.json")
-    covered = ('{"recipe":2,"config":' + raw_member(doc, "config") + ',"words":'
+def revision_fields_with_words(recipe, fixture, republished_after_ms=0):
+    """Recipes 2 and 3 hash {"recipe":N,"config":…,"words":…} (README, Checking a revision)."""
+    doc, p = published(fixture)
+    covered = ('{"recipe":%d,"config":' % recipe + raw_member(doc, "config") + ',"words":'
                + raw_member(doc, "words") + "}").encode("utf-8")
     content = hashlib.sha256(covered).hexdigest()
-    assert content[:32] == p["revision"], "recipe 2 reproduces the fixture's revision"
+    assert content[:32] == p["revision"], "recipe %d reproduces the fixture's revision" % recipe
     return {
         "site": p["site"],
         "revision": p["revision"],
-        "recipe": 2,
-        # Published again a day later: it went live then, first published before.
-        "server_time": p["published_at"] + 86_400_000,
+        "recipe": recipe,
+        "server_time": p["published_at"] + republished_after_ms,
         "published_at": p["published_at"],
         "content_hash": content,
     }
+
+
+def revision_fields_recipe_2():
+    # Published again a day later: it went live then, first published before.
+    return revision_fields_with_words(2, "published-v2.json", republished_after_ms=86_400_000)
+
+
+def revision_fields_recipe_3():
+    _, p = published("published-v3.json")
+    # Recipe 3 keeps every word, the singular of a lifetime's among them.
+    for lang in ("fr", "en"):
+        assert "day" in p["words"][lang] and "days" in p["words"][lang], lang
+    return revision_fields_with_words(3, "published-v3.json")
 
 
 DEMO_REVISION = "97729cdb11d797d4a5203cb45d325b6f"
@@ -343,6 +356,10 @@ def vectors():
          "the publication of shared/tests/fixtures/published-v2.json (recipe 2: the configuration "
          "and the banner's words), going live again a day after it was first published",
          revision_fields_recipe_2()),
+        ("revision-recipe-3",
+         "the publication of shared/tests/fixtures/published-v3.json (recipe 3: the configuration, "
+         "whose cookies' purposes are given per language, and every word of the banner)",
+         revision_fields_recipe_3()),
     ]:
         out.append(vector(name, description, "revision", fields, join(revision_segments(fields))))
     line = (FIXTURES / "log-before-issue-7.ndjson").read_text(encoding="utf-8").splitlines()[1]
@@ -423,8 +440,8 @@ def refused():
               join(replace(full, "method", text("CUSTOM"))), "methods are written in lower case"),
         entry("language-unknown", "not_canonical",
               join(replace(full, "language", text("de"))), "languages are fr and en"),
-        entry("recipe-3", "not_canonical", join(replace(rev, "recipe", u8(3))),
-              "recipes are 1 and 2"),
+        entry("recipe-4", "not_canonical", join(replace(rev, "recipe", u8(4))),
+              "recipes are 1, 2 and 3"),
         entry("legacy-spaced-json", "not_canonical",
               legacy_head + ok.replace('"site":', '"site": ', 1).encode("utf-8"),
               "serde_json's compact form has no space"),
