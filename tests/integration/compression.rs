@@ -21,11 +21,12 @@ fn ungzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A banner build: the real loader's template, and a wasm file that compresses like a real one.
+/// A banner build: the loader's entry module (it holds both marks the server fills in), and a
+/// wasm file that compresses like a real one.
 /// The wasm's `.br` is left over from an older build: it must not be served.
 fn banner_build(dir: &Path) -> Vec<u8> {
     std::fs::create_dir_all(dir).expect("dir");
-    std::fs::copy(repo_path("banner-wasm/loader.js"), dir.join("loader.js")).expect("loader");
+    std::fs::copy(repo_path("banner-wasm/js/boot.js"), dir.join("loader.js")).expect("loader");
     let wasm: Vec<u8> = (0u32..60_000)
         .map(|i| u8::try_from((i * 7 + i / 13) % 251).unwrap_or(0))
         .collect();

@@ -273,7 +273,7 @@ async fn the_sites_loaders_hold_under_concurrent_load_while_the_owner_publishes(
             let mut n = 0u32;
             while Instant::now() < until {
                 let mut file = demo_site_file();
-                file.consent.services[1].name = Some(format!("Hotjar {}", n % 5));
+                file.consent.services[1].name = Some(format!("Hotjar {}", n % 5).into());
                 let r = app.publish(&file).await;
                 assert_eq!(r.status(), 201);
                 n += 1;
