@@ -76,18 +76,20 @@ writeFileSync(join(out, 'loader.js'), code);
 
 /** The glue, cut to the one way the loader uses it. Each cut names the text it expects, so a new
  * wasm-bindgen that changes them stops the build here.
- * - Loading: `wasm_bindgen({module_or_path})`, once, with the engine's URL as a string, which the
- *   Biscotte server serves as `application/wasm`, compiled by `WebAssembly.instantiateStreaming`
- *   (every browser that runs the banner has it). The glue's other paths (a module, bytes, a
- *   `Request` or `URL`, deprecated arguments, a wrong MIME type, a default URL from
- *   `document.currentScript`, a second call) and their warnings weigh about 300 B brotli.
- * - Strings: always passed with `realloc` and through `TextEncoder.encodeInto`, which every
- *   browser with `instantiateStreaming` has. Memory views are made for each use rather than
- *   cached with checks for a memory that grew (detached buffers): the same views, in fewer bytes.
- * Together with the loading's cuts, 230 B brotli less than the glue cut to loading alone.
+ * - Loading: `wasm_bindgen({module_or_path})`, called once with the engine's URL as a string,
+ *   which the Biscotte server serves as `application/wasm`, compiled by
+ *   `WebAssembly.instantiateStreaming` (every browser that runs the banner has it). The glue's
+ *   other paths (a module, bytes, a `Request` or `URL`, deprecated arguments, a wrong MIME type,
+ *   a default URL from `document.currentScript`, a second call, `initSync`) and their warnings
+ *   weigh about 300 B brotli.
+ * - Strings to the engine: written by `TextEncoder.encodeInto` (every browser with
+ *   `instantiateStreaming` has it) into room for three bytes per UTF-16 unit, then shrunk to
+ *   what was written, instead of an ASCII loop first (80 B brotli). Memory views are made for
+ *   each use rather than cached with checks for a memory that grew (detached buffers).
  * - The externref table: the engine holds no `JsValue`, so nothing reads the table that the
  *   glue fills at start, and the start does nothing else (`shortenNames` checks both); without
- *   the call, wasm-opt removes the table, the start and its import from the engine. */
+ *   the call, wasm-opt removes the table, the start and its import from the engine.
+ * Together, 340 B brotli less than the glue cut to loading alone. */
 function trimGlue(glue) {
   const cut = (text, from, to, by) => {
     const a = text.indexOf(from), b = text.indexOf(to, a);
@@ -95,23 +97,35 @@ function trimGlue(glue) {
     return text.slice(0, a) + by + text.slice(b);
   };
   glue = cut(glue, '    let script_src;\n', '\n    /**', '');
-  glue = cut(glue, 'async function __wbg_load(module, imports) {', '    function initSync(module) {',
-    'async function __wbg_load(module, imports) {\n        return WebAssembly.instantiateStreaming(module, imports);\n    }\n\n');
-  glue = cut(glue, '        if (module_or_path !== undefined) {', '        const imports = __wbg_get_imports();',
-    '        ({module_or_path} = module_or_path);\n');
-  glue = cut(glue, "        if (typeof module_or_path === 'string' ||", '        const { instance, module } = await __wbg_load(',
-    '        module_or_path = fetch(module_or_path);\n\n');
-  glue = cut(glue, '    let __wbg_init_promise;\n', '    async function __wbg_init_once(module_or_path) {',
-    '    async function __wbg_init(module_or_path) {\n        return __wbg_init_once(module_or_path);\n    }\n\n');
-  glue = cut(glue, '        wasmInstance = instance;\n', '        return wasm;\n', '        wasm = instance.exports;\n');
+  // The loading: everything from the module's variables to the glue's exports, replaced whole,
+  // once it is checked to hold these functions alone, and a finalizing step that only takes the
+  // exports, resets the views' caches and calls the start.
+  const loading = glue.slice(glue.indexOf('    let wasmModule, wasmInstance, wasm;\n'), glue.indexOf('    return Object.assign(__wbg_init,'));
+  const functions = [...loading.matchAll(/^ {4}(?:async )?function (\w+)/gm)].map((m) => m[1]).join(' ');
+  const finalize = '        wasmInstance = instance;\n        wasm = instance.exports;\n        wasmModule = module;\n' +
+    '        cachedDataViewMemory0 = null;\n        cachedUint8ArrayMemory0 = null;\n        wasm.__wbindgen_start();\n        return wasm;\n    }\n';
+  if (functions != '__wbg_finalize_init __wbg_load initSync __wbg_init __wbg_init_once' || !loading.includes(finalize)) {
+    throw new Error(`the glue's loading is no longer the one bundle.mjs replaces (${functions})`);
+  }
+  glue = cut(glue, '    let wasmModule, wasmInstance, wasm;\n', '    return Object.assign(__wbg_init,',
+    '    let wasm;\n    async function __wbg_init({ module_or_path }) {\n' +
+    '        const { instance } = await WebAssembly.instantiateStreaming(fetch(module_or_path), __wbg_get_imports());\n' +
+    '        wasm = instance.exports;\n        return wasm;\n    }\n\n');
   glue = cut(glue, '    let cachedDataViewMemory0 = null;\n', '    function getStringFromWasm0(',
     '    function getDataViewMemory0() {\n        return new DataView(wasm.memory.buffer);\n    }\n\n');
   glue = cut(glue, '    let cachedUint8ArrayMemory0 = null;\n', '    function passStringToWasm0(',
     '    function getUint8ArrayMemory0() {\n        return new Uint8Array(wasm.memory.buffer);\n    }\n\n');
-  glue = cut(glue, '        if (realloc === undefined) {\n', '        let len = arg.length;', '');
+  // An empty string takes no room (malloc answers a dangling pointer for 0 bytes, which realloc
+  // must not be given).
+  glue = cut(glue, '    function passStringToWasm0(arg, malloc, realloc) {\n', '    let cachedTextDecoder',
+    '    function passStringToWasm0(arg, malloc, realloc) {\n        let len = arg.length * 3;\n' +
+    '        let ptr = malloc(len, 1) >>> 0;\n        if (len) {\n' +
+    '            const written = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + len)).written;\n' +
+    '            ptr = realloc(ptr, len, len = written, 1) >>> 0;\n        }\n' +
+    '        WASM_VECTOR_LEN = len;\n        return ptr;\n    }\n\n');
   glue = cut(glue, "    if (!('encodeInto' in cachedTextEncoder)) {\n", '    let WASM_VECTOR_LEN = 0;', '');
   glue = cut(glue, '            __wbindgen_init_externref_table: function() {\n', '        };\n        return {', '');
-  for (const gone of ['__wbindgen_externrefs', '__wbindgen_start', 'cachedDataViewMemory0', 'cachedUint8ArrayMemory0']) {
+  for (const gone of ['__wbindgen_externrefs', '__wbindgen_start', 'cachedDataViewMemory0', 'cachedUint8ArrayMemory0', 'initSync(']) {
     if (glue.includes(gone)) throw new Error(`the trimmed glue still uses ${gone}`);
   }
   return glue;
