@@ -86,43 +86,45 @@ pub fn decide(method: &str, accepted: &str, undeleted: &str) {
     let href = host::href();
     let secure = host::secure();
     with(|e| {
-        let choices = view::choices(&e.config, accepted);
         let saved = SavedConsent {
-            consent_id: consent_id.clone(),
+            consent_id,
             revision: e.config.revision.clone(),
             policy_version: e.config.policy_version.to_owned(),
             decided_at: now(),
-            choices: choices.clone(),
+            choices: view::choices(&e.config, accepted),
         };
         host::set_cookie(&view::consent_cookie_assignment(&saved, secure));
         let body = view::request_json(&view::Request {
-            consent_id: &consent_id,
+            consent_id: &saved.consent_id,
             revision: e.config.revision.as_str(),
             method,
-            choices: &choices,
+            choices: &saved.choices,
             language: e.config.lang,
             url: &href,
             undeleted,
             decision_id: &decision_id,
         });
         host::record(&body);
-        e.consent_id = Some(consent_id);
-        e.in_force = Some(choices);
+        // The saved choice's parts become the page's: nothing is copied.
+        e.consent_id = Some(saved.consent_id);
+        e.in_force = Some(saved.choices);
         e.method = Some(method);
     });
 }
 
 /// `Biscotte.consent()`: the choice in force as JSON (the loader adds its receipt and proof), or
-/// `null`.
-pub fn consent_json() -> String {
-    with(|e| match &e.in_force {
-        Some(choices) => ConsentSummary {
-            method: e.method,
-            categories: &choices.categories,
-            services: &choices.services,
-        }
-        .to_json(),
-        None => "null".to_owned(),
+/// `None` for `null`.
+pub fn consent_json() -> Option<String> {
+    with(|e| {
+        let choices = e.in_force.as_ref()?;
+        Some(
+            ConsentSummary {
+                method: e.method,
+                categories: &choices.categories,
+                services: &choices.services,
+            }
+            .to_json(),
+        )
     })
-    .unwrap_or_else(|| "null".to_owned())
+    .flatten()
 }

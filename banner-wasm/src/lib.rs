@@ -82,5 +82,5 @@ pub fn decide(method: &str, accepted: &str, undeleted: &str) {
 /// import rather than a returned string, whose conversion weighed 0.6 KB of wasm).
 #[wasm_bindgen]
 pub fn consent() {
-    host::give(&engine::consent_json());
+    host::give(engine::consent_json().as_deref().unwrap_or("null"));
 }
