@@ -1,7 +1,8 @@
 // Assembles what a visitor downloads, for `./dev build`: the loader's modules (js/) with the
 // wasm-bindgen glue and the banner's styles inside, bundled and minified into one script (one
 // request instead of two, and one brotli stream), the engine with short names and without the
-// exports the glue never calls, optimized by wasm-opt, and the precompressed forms of both.
+// exports the glue never calls, optimized by wasm-opt and precompressed (the server compresses
+// each site's loader itself, with the site's projection inside).
 //   node banner-wasm/bundle.mjs <glue.js> <out dir> <wasm-opt> <its options…>
 // (wasm-bindgen's engine is read beside its glue, `<glue>_bg.wasm`.)
 import { execFileSync } from 'node:child_process';
@@ -27,7 +28,7 @@ for (const { name } of WebAssembly.Module.imports(new WebAssembly.Module(readFil
 const css = readFileSync(join(here, 'src/banner.css'), 'utf8').trim().replaceAll('\n', '');
 // The glue of `--target no-modules` declares `wasm_bindgen`; made a module here (`biscotte:glue`),
 // its imports find the loader's `bXxx` functions, which host.js exports. `initSync` (synchronous
-// instantiation) is never called: unlisted, the bundle drops it as dead code.
+// instantiation) went with the glue's loading (`trimGlue`): it is unlisted here.
 const exported = 'Object.assign(__wbg_init, { initSync }, exports)';
 if (glue.split(exported).length != 2) throw new Error(`the glue no longer holds ${exported}`);
 const imports = [...new Set(glue.match(/\bb[A-Z]\w*(?=\()/g))];
@@ -89,7 +90,7 @@ writeFileSync(join(out, 'loader.js'), code);
  * - The externref table: the engine holds no `JsValue`, so nothing reads the table that the
  *   glue fills at start, and the start does nothing else (`shortenNames` checks both); without
  *   the call, wasm-opt removes the table, the start and its import from the engine.
- * Together, 340 B brotli less than the glue cut to loading alone. */
+ * Together, about 360 B brotli less than the glue cut to loading alone. */
 function trimGlue(glue) {
   const cut = (text, from, to, by) => {
     const a = text.indexOf(from), b = text.indexOf(to, a);
