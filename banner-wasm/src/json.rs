@@ -49,7 +49,7 @@ impl JsonObject {
         if !spaced.is_empty() {
             self.key(key);
             let mut sep = "[";
-            for word in spaced.split(' ') {
+            for word in biscotte_shared::fields::fields(spaced, b' ') {
                 self.0.push_str(sep);
                 push_string(&mut self.0, word);
                 sep = ",";

@@ -5,6 +5,7 @@ use crate::json::JsonObject;
 use crate::prelude::*;
 use biscotte_shared::banner_config::BannerConfig;
 use biscotte_shared::decision::Answers;
+use biscotte_shared::fields::fields;
 use biscotte_shared::rules::CHOICE_VALIDITY_DAYS;
 use biscotte_shared::rules::Scope;
 use biscotte_shared::time::decimal;
@@ -57,7 +58,7 @@ pub fn method(name: &str) -> Option<Method> {
 /// needs consent get an answer, yes when `accepted` (ids separated by spaces) names it. A service
 /// is answered on its own, so it may differ from its category.
 pub fn choices(config: &BannerConfig, accepted: &str) -> Choices {
-    let yes = |id: &str| accepted.split(' ').any(|a| a == id);
+    let yes = |id: &str| fields(accepted, b' ').any(|a| a == id);
     let mut choices = Choices::default();
     for id in config.asked_categories() {
         choices.categories.insert(id.to_owned(), yes(id));
@@ -84,8 +85,10 @@ fn unspaced(mut part: &str) -> &str {
 
 /// The value of the first cookie called `name` in a `document.cookie` string.
 pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
+    fields(header, b';').find_map(|pair| {
+        let mut pair = fields(pair, b'=');
+        let key = pair.next()?;
+        let value = pair.remainder()?;
         (unspaced(key) == name).then(|| unspaced(value))
     })
 }

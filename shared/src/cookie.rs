@@ -65,7 +65,7 @@ impl SavedConsent {
     }
 
     pub fn decode(value: &str) -> Result<SavedConsent, Garbled> {
-        let fields: Vec<&str> = value.split('|').collect();
+        let fields: Vec<&str> = crate::fields::fields(value, b'|').collect();
         let [
             version,
             consent_id,
@@ -102,7 +102,7 @@ impl SavedConsent {
             if list.is_empty() {
                 return Ok(());
             }
-            for id in list.split('.') {
+            for id in crate::fields::fields(list, b'.') {
                 if !is_valid_id(id) || target.insert(id.to_owned(), value).is_some() {
                     return Err(Garbled);
                 }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod cookie;
 pub mod decision;
 pub mod error;
+pub mod fields;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
