@@ -259,9 +259,10 @@ async fn an_unknown_site_has_no_loader_and_no_build_is_a_503_saying_how_to_build
     assert!(r.text().await.expect("body").contains("./dev build"));
 }
 
-/// 16 clients fetch the site's loader in both languages, revalidating now and then, while the
-/// owner publishes every 100 ms: no request may hang, and every loader must carry whole the
-/// revision its `ETag` names.
+/// 16 clients fetch the site's loader in both languages, revalidating now and then, and check
+/// its revision as a returning visitor's page does, while the owner publishes every 100 ms: no
+/// request may hang, every loader must carry whole the revision its `ETag` names, and the check
+/// answers 204 or a newer projection.
 #[tokio::test]
 async fn the_sites_loaders_hold_under_concurrent_load_while_the_owner_publishes() {
     let banner = banner_build();
@@ -311,6 +312,26 @@ async fn the_sites_loaders_hold_under_concurrent_load_while_the_owner_publishes(
                 );
                 assert_eq!(carried.lang, lang);
                 etag = Some(tag);
+                // The returning visitor's check of the revision this loader carries: 204 while
+                // it is live, else the newer projection.
+                let r = get(
+                    &app,
+                    &format!("/api/v1/sites/demo/banner?lang={lang}&have={revision}"),
+                    &[("Origin", PAGE_ORIGIN)],
+                )
+                .await;
+                match r.status().as_u16() {
+                    204 => {}
+                    200 => {
+                        let body = r.text().await.expect("body");
+                        let newer = body.split('\u{1f}').nth(2).expect("revision");
+                        assert_ne!(
+                            newer, revision,
+                            "client {client}: 200 for the live revision"
+                        );
+                    }
+                    other => panic!("client {client}: the check answered {other}"),
+                }
             }
             answers
         }));
@@ -323,5 +344,74 @@ async fn the_sites_loaders_hold_under_concurrent_load_while_the_owner_publishes(
     assert!(
         published > 5 && total > 100,
         "{published} publications, {total} answers"
+    );
+}
+
+/// Hostile input to the two new paths: site ids that are no site (too long, encoded separators,
+/// control characters), `lang`, `have` and `Accept-Language` values that are garbage or huge.
+/// Every request gets an answer within its timeout, never a 5xx or a dropped connection; a
+/// garbage language is French, and no amount of them makes more than the two loaders a live
+/// revision has (the cache is keyed by revision and language only).
+#[tokio::test]
+async fn hostile_site_ids_languages_and_revision_checks_get_answers_and_never_grow_the_cache() {
+    let banner = banner_build();
+    let app = start(&banner).await;
+    let long = "a".repeat(5000);
+    for (path, status) in [
+        (format!("/sites/{long}/biscotte.js"), 404),
+        ("/sites/%2e%2e%2fdemo/biscotte.js".to_owned(), 404),
+        ("/sites/de%00mo/biscotte.js".to_owned(), 404),
+        ("/sites/DEMO/biscotte.js".to_owned(), 404),
+        ("/sites/demo/biscotte.js?lang=%FF%FE".to_owned(), 200),
+        (format!("/sites/demo/biscotte.js?lang={long}"), 200),
+        (
+            "/sites/demo/biscotte.js?lang=en&lang=fr&lang=xx".to_owned(),
+            200,
+        ),
+        (
+            format!("/api/v1/sites/demo/banner?lang=en&have={long}"),
+            200,
+        ),
+        (
+            "/api/v1/sites/demo/banner?have=%00%01&have=".to_owned(),
+            200,
+        ),
+        ("/api/v1/sites/nosuch/banner?have=x".to_owned(), 404),
+    ] {
+        let r = get(&app, &path, &[("Origin", PAGE_ORIGIN)]).await;
+        assert_eq!(r.status(), status, "{}", &path[..path.len().min(80)]);
+    }
+    let garbage = [
+        "*".to_owned(),
+        ";;;,,,q=".to_owned(),
+        "en;q=abc, fr;q=-1".to_owned(),
+        format!("{long}, en;q=0.1"),
+        (0..500)
+            .map(|i| format!("x{i};q=0.{i}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        "\u{1}\u{2}".to_owned(),
+    ];
+    let mut bodies = std::collections::HashSet::new();
+    for accept in &garbage {
+        let r = app
+            .client
+            .get(app.url("/sites/demo/biscotte.js"))
+            .header("Accept-Language", accept.as_bytes())
+            .send()
+            .await;
+        // A header value reqwest refuses to send never reaches the server: nothing to check.
+        let Ok(r) = r else { continue };
+        assert_eq!(r.status(), 200, "{}", &accept[..accept.len().min(60)]);
+        bodies.insert(r.text().await.expect("body"));
+    }
+    for lang in ["fr", "en", "de", "zz-ZZ", "x"] {
+        let r = get(&app, &format!("/sites/demo/biscotte.js?lang={lang}"), &[]).await;
+        bodies.insert(r.text().await.expect("body"));
+    }
+    assert!(
+        bodies.len() <= 2,
+        "a live revision has a loader per language, fr and en: {} different bodies",
+        bodies.len()
     );
 }
