@@ -690,7 +690,12 @@ async fn an_auditors_earlier_checkpoint_is_extended_by_a_later_bundle_and_a_fork
     // The auditor keeps the checkpoint of 4 leaves (a revision, three decisions).
     let kept = get_text(&app, "/api/v1/sites/demo/log/checkpoint", None).await;
     assert_eq!(note::open_checkpoint(&kept, &key).expect("signed").size, 4);
-    let later = post_decisions(&app, "demo", 4, 3).await;
+    // Leaf 5 is stamped a millisecond after leaf 4 at least, so that a period from leaf 5's time
+    // does not also hold leaf 4 (two decisions in one millisecond made this test flaky).
+    let mut later = post_decisions(&app, "demo", 4, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    later.extend(post_decisions(&app, "demo", 5, 2).await);
+    assert!(later[1].server_time > later[0].server_time);
 
     // A bundle from leaf 0 covers the kept size: its leaves show the log only grew.
     let full = app.bundle("demo", "").await;
