@@ -3,6 +3,7 @@
 use crate::assets::BannerAssets;
 use crate::auth::Signer;
 use crate::config::Config;
+use crate::config::StoreKind;
 use crate::error::{ApiError, json_error};
 use crate::evidence::LogKey;
 use crate::metrics::Metrics;
@@ -10,7 +11,7 @@ use crate::projections::Projections;
 use crate::routes::limit::{ClientPolicy, rate_limit};
 use crate::routes::observe::count_decisions;
 use crate::routes::{admin, assets, audit, banner, fallback, health, log, panic};
-use crate::store::{SledStore, Store};
+use crate::store::{PgStore, SledStore, Store, StoreError};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use biscotte_shared::api::DECISION_BODY_LIMIT;
@@ -40,26 +41,24 @@ impl AppState {
     pub fn open(config: &Config) -> Result<AppState, String> {
         let metrics = Arc::new(Metrics::new());
         let observer = metrics.clone();
-        let signer = Signer::load_or_create(&config.key_path)?;
-        let log_key = LogKey::new(&config.public_name, signer.clone())?;
+        let (store, log_key, signer) = open_store(
+            config,
+            true,
+            Arc::new(move |size, took| observer.batch_written(size, took)),
+        )
+        .map_err(|e| e.to_string())?;
         if config.public_name == crate::config::DEFAULT_PUBLIC_NAME {
             tracing::warn!(
                 "public_name is not set: logs are named {}/<site>; set it (BISCOTTE_PUBLIC_NAME) before the first start of a real deployment, it cannot change afterwards",
                 crate::config::DEFAULT_PUBLIC_NAME
             );
         }
-        let store = SledStore::open_with(
-            &config.data_dir,
-            log_key.clone(),
-            Arc::new(move |size, took| observer.batch_written(size, took)),
-        )
-        .map_err(|e| e.to_string())?;
         let banner = BannerAssets::load(&config.banner_dir);
         if let Err(why) = &banner {
             tracing::warn!(%why, "serving without the banner");
         }
         Ok(AppState {
-            store: Arc::new(store),
+            store,
             signer,
             log_key,
             banner,
@@ -71,6 +70,86 @@ impl AppState {
             metrics,
             projections: Projections::default(),
         })
+    }
+}
+
+/// Why a store could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The store itself refused (busy, pinned to another key, …).
+    Store(StoreError),
+    /// Anything else: the key, the database's URL or connection, a migration.
+    Other(String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Store(e) => e.fmt(f),
+            OpenError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Opens the configured store (`store = "sled" | "postgres"`) with the deployment's log key.
+///
+/// With `create_key`, a missing signing key is created, unless the database already pins one:
+/// then every server must bring that key (a server never signs a shared log with a key of its
+/// own). Without it, the key must exist.
+pub fn open_store(
+    config: &Config,
+    create_key: bool,
+    on_batch: crate::store::BatchHook,
+) -> Result<(Arc<dyn Store>, LogKey, Signer), OpenError> {
+    let load = |create: bool| -> Result<(LogKey, Signer), String> {
+        let signer = if create {
+            Signer::load_or_create(&config.key_path)?
+        } else {
+            Signer::load(&config.key_path)?
+        };
+        Ok((LogKey::new(&config.public_name, signer.clone())?, signer))
+    };
+    match config.store {
+        StoreKind::Sled => {
+            let (key, signer) = load(create_key).map_err(OpenError::Other)?;
+            let store = SledStore::open_with(&config.data_dir, key.clone(), on_batch)
+                .map_err(OpenError::Store)?;
+            Ok((Arc::new(store), key, signer))
+        }
+        StoreKind::Postgres => {
+            let url = config.database_url.as_ref().ok_or_else(|| {
+                OpenError::Other("store = \"postgres\" needs database_url".into())
+            })?;
+            let mut chosen = None;
+            let store = PgStore::open(
+                url.secret(),
+                Box::new(|pinned| {
+                    let create = match pinned {
+                        Some(root) if !config.key_path.exists() => {
+                            return Err(format!(
+                                "the database {url} holds logs named {:?} and signed by the key {}, \
+                                 and {} does not exist: copy this deployment's signing key there \
+                                 (every server of a deployment shares one key, README: \"Several \
+                                 servers\"); a server never makes a key of its own for a database \
+                                 that has one",
+                                root.public_name,
+                                root.public_key,
+                                config.key_path.display()
+                            ));
+                        }
+                        _ => create_key,
+                    };
+                    let (key, signer) = load(create)?;
+                    chosen = Some(signer);
+                    Ok(key)
+                }),
+                on_batch,
+            )
+            .map_err(OpenError::Other)?;
+            let signer = chosen.ok_or_else(|| OpenError::Other("no signing key".into()))?;
+            let key = LogKey::new(&config.public_name, signer.clone()).map_err(OpenError::Other)?;
+            Ok((Arc::new(store), key, signer))
+        }
     }
 }
 

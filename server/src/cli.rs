@@ -11,7 +11,7 @@ use crate::evidence::{self, LogKey};
 use crate::export::{self, Format};
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
 use biscotte_shared::Lang;
@@ -22,6 +22,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -345,16 +346,23 @@ fn log_key(config: &Config, create: bool) -> Result<LogKey, String> {
 }
 
 /// Opens the store for a command that writes (it may create the signing key).
-fn open_store(config: &Config, route: &str) -> Result<SledStore, String> {
+fn open_store(config: &Config, route: &str) -> Result<Arc<dyn Store>, String> {
     open_store_with(config, route, true)
 }
 
-fn open_store_with(config: &Config, route: &str, create_key: bool) -> Result<SledStore, String> {
-    let key = log_key(config, create_key)?;
-    SledStore::open(&config.data_dir, key).map_err(|e| match e {
-        StoreError::Busy { .. } => format!("{e}; while it runs, do the same with HTTP: {route}"),
-        other => other.to_string(),
-    })
+fn open_store_with(
+    config: &Config,
+    route: &str,
+    create_key: bool,
+) -> Result<Arc<dyn Store>, String> {
+    app::open_store(config, create_key, Arc::new(|_, _| {}))
+        .map(|(store, _, _)| store)
+        .map_err(|e| match e {
+            app::OpenError::Store(e @ StoreError::Busy { .. }) => {
+                format!("{e}; while it runs, do the same with HTTP: {route}")
+            }
+            other => other.to_string(),
+        })
 }
 
 fn read_site(file: &Path) -> Result<ValidSite, String> {
@@ -606,7 +614,7 @@ async fn export_log(
             .vkey(site)
             .map_err(|e| e.to_string())?;
         let (head, (begin, end), _) =
-            export::bundle(&store, site, key.to_string(), from, to, &since)
+            export::bundle(&*store, site, key.to_string(), from, to, &since)
                 .await
                 .map_err(|e| e.to_string())?;
         writer.write_all(&head).map_err(io)?;
@@ -665,7 +673,7 @@ async fn verify_site(config: &Config, site: &str) -> Result<(), Failure> {
     let key = log_key(config, false)?
         .vkey(site)
         .map_err(|e| e.to_string())?;
-    let report = crate::verify::verify_store(&store, site, &key)
+    let report = crate::verify::verify_store(&*store, site, &key)
         .await
         .map_err(|e| e.to_string())?;
     for p in &report.problems {

@@ -4,7 +4,7 @@
 //! `BISCOTTE_CONFIG`), then environment variables (`BISCOTTE_BIND`, `BISCOTTE_DATA_DIR`,
 //! `BISCOTTE_KEY_PATH`, `BISCOTTE_WWW_DIR`, `BISCOTTE_BANNER_DIR`,
 //! `BISCOTTE_RATE_LIMIT_PER_MINUTE`, `BISCOTTE_TRUSTED_PROXIES`, `BISCOTTE_METRICS_BIND`,
-//! `BISCOTTE_PUBLIC_NAME`), then command-line flags.
+//! `BISCOTTE_PUBLIC_NAME`, `BISCOTTE_STORE`, `BISCOTTE_DATABASE_URL`), then command-line flags.
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -46,6 +46,55 @@ pub struct Config {
     /// `<public_name>/<site>` in its checkpoints and verifier key. Pinned by the store's first
     /// checkpoint: it never changes afterwards. Default [`DEFAULT_PUBLIC_NAME`].
     pub public_name: String,
+    /// Which backend keeps the logs: the embedded sled store in `data_dir` (the default), or a
+    /// PostgreSQL database that several servers share.
+    pub store: StoreKind,
+    /// The PostgreSQL database, with `store = "postgres"`: `postgres://user:password@host/db`.
+    pub database_url: Option<DatabaseUrl>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StoreKind {
+    #[default]
+    Sled,
+    Postgres,
+}
+
+/// A database URL: shown (in `Debug`, logs and messages) without its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: &str) -> DatabaseUrl {
+        DatabaseUrl(url.trim().to_owned())
+    }
+
+    /// The URL itself, password included: for connecting, never for printing.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::store::redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::store::redact_url(&self.0))
+    }
+}
+
+fn parse_store(source: &str, s: &str) -> Result<StoreKind, String> {
+    match s {
+        "sled" => Ok(StoreKind::Sled),
+        "postgres" | "postgresql" => Ok(StoreKind::Postgres),
+        other => Err(format!(
+            "{source} = {other:?} is not a store: write \"sled\" (embedded, the default) or \"postgres\" (with database_url)"
+        )),
+    }
 }
 
 /// The public name of a deployment that did not set one: fine for a demo, not for production.
@@ -65,6 +114,8 @@ struct ConfigFile {
     trusted_proxies: Option<Vec<String>>,
     metrics_bind: Option<String>,
     public_name: Option<String>,
+    store: Option<String>,
+    database_url: Option<String>,
 }
 
 impl Default for Config {
@@ -86,6 +137,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             metrics_bind: None,
             public_name: DEFAULT_PUBLIC_NAME.to_owned(),
+            store: StoreKind::Sled,
+            database_url: None,
         }
     }
 
@@ -163,6 +216,34 @@ impl Config {
             crate::evidence::check_public_name(v.trim())
                 .map_err(|e| format!("public_name: {e}"))?;
             config.public_name = v.trim().to_owned();
+        }
+        if let Some(v) = env("BISCOTTE_STORE") {
+            config.store = parse_store("BISCOTTE_STORE", v.trim())?;
+        } else if let Some(v) = parsed.store {
+            config.store = parse_store("store", v.trim())?;
+        }
+        if let Some(v) = env("BISCOTTE_DATABASE_URL").filter(|v| !v.trim().is_empty()) {
+            config.database_url = Some(DatabaseUrl::new(&v));
+        } else if let Some(v) = parsed.database_url {
+            config.database_url = Some(DatabaseUrl::new(&v));
+        }
+        match (&config.store, &config.database_url) {
+            (StoreKind::Postgres, None) => {
+                return Err(
+                    "store = \"postgres\" needs database_url (or BISCOTTE_DATABASE_URL): \
+                     postgres://user:password@host:5432/database"
+                        .into(),
+                );
+            }
+            (StoreKind::Postgres, Some(url))
+                if !(url.secret().starts_with("postgres://")
+                    || url.secret().starts_with("postgresql://")) =>
+            {
+                return Err(format!(
+                    "database_url {url} is not a PostgreSQL URL: write postgres://user:password@host:5432/database"
+                ));
+            }
+            _ => {}
         }
         Ok(config)
     }

@@ -2,6 +2,7 @@
 //! temporary directory. This `mod` list is the index of scenarios.
 
 mod harness;
+mod pg;
 mod process;
 
 mod abuse;

@@ -1,13 +1,15 @@
 //! The contract every `Store` backend passes. Each case takes a `Backend` (how to open a store
-//! on a directory, signing with that directory's key), so a second engine (PostgreSQL) runs the
-//! same cases by adding one line per case below; today they run on sled in a temporary directory.
+//! on a directory, signing with that directory's key) and runs on both engines: sled in a
+//! temporary directory, and PostgreSQL in a database of the test cluster (`pg.rs`) named for
+//! that directory.
 //! Time is passed in (`append` takes its `now`): no case sleeps to make time pass.
 
 use crate::harness::demo_site_file;
 use biscotte_server::auth::Signer;
 use biscotte_server::evidence::{self, LogKey};
 use biscotte_server::store::{
-    ExportRow, NewDecision, NewSite, SiteSettings, SledStore, Store, StoreError, StoredLeaf,
+    ExportRow, NewDecision, NewSite, PgStore, SiteSettings, SledStore, Store, StoreError,
+    StoredLeaf,
 };
 use biscotte_server::verify::verify_store;
 use biscotte_shared::api::{ConsentRecord, PublishedConfig};
@@ -35,6 +37,15 @@ fn vkey(dir: &Path, site: &str) -> VerifierKey {
 
 fn sled(dir: &Path) -> Arc<dyn Store> {
     Arc::new(SledStore::open(dir, key(dir)).expect("sled store opens"))
+}
+
+fn postgres(dir: &Path) -> Arc<dyn Store> {
+    let url = crate::pg::database_for(dir);
+    let key = key(dir);
+    Arc::new(
+        PgStore::open(&url, Box::new(move |_| Ok(key)), Arc::new(|_, _| {}))
+            .expect("PostgreSQL store opens"),
+    )
 }
 
 fn config() -> SiteConfig {
@@ -655,9 +666,21 @@ async fn sled_sites_are_created_once_and_every_revision_stays_readable() {
 }
 
 #[tokio::test]
+async fn postgres_sites_are_created_once_and_every_revision_stays_readable() {
+    sites_are_created_once_and_every_revision_stays_readable(postgres).await;
+}
+
+#[tokio::test]
 async fn sled_appends_are_numbered_from_one_in_time_order_each_with_a_proof_in_a_signed_checkpoint()
 {
     appends_are_numbered_from_one_in_time_order_each_with_a_proof_in_a_signed_checkpoint(sled)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_appends_are_numbered_from_one_in_time_order_each_with_a_proof_in_a_signed_checkpoint()
+ {
+    appends_are_numbered_from_one_in_time_order_each_with_a_proof_in_a_signed_checkpoint(postgres)
         .await;
 }
 
@@ -667,14 +690,31 @@ async fn sled_concurrent_appends_are_each_acknowledged_once_and_every_checkpoint
     concurrent_appends_are_each_acknowledged_once_and_every_checkpoint_extends_the_last(sled).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_appends_are_each_acknowledged_once_and_every_checkpoint_extends_the_last()
+ {
+    concurrent_appends_are_each_acknowledged_once_and_every_checkpoint_extends_the_last(postgres)
+        .await;
+}
+
 #[tokio::test]
 async fn sled_an_export_range_is_server_time_from_inclusive_to_exclusive() {
     an_export_range_is_server_time_from_inclusive_to_exclusive(sled).await;
 }
 
 #[tokio::test]
+async fn postgres_an_export_range_is_server_time_from_inclusive_to_exclusive() {
+    an_export_range_is_server_time_from_inclusive_to_exclusive(postgres).await;
+}
+
+#[tokio::test]
 async fn sled_a_visitors_records_are_found_through_the_index() {
     a_visitors_records_are_found_through_the_index(sled).await;
+}
+
+#[tokio::test]
+async fn postgres_a_visitors_records_are_found_through_the_index() {
+    a_visitors_records_are_found_through_the_index(postgres).await;
 }
 
 #[tokio::test]
@@ -684,9 +724,21 @@ async fn sled_acknowledged_records_survive_a_restart_and_the_log_goes_on_extendi
         .await;
 }
 
+#[tokio::test]
+async fn postgres_acknowledged_records_survive_a_restart_and_the_log_goes_on_extending_its_checkpoints()
+ {
+    acknowledged_records_survive_a_restart_and_the_log_goes_on_extending_its_checkpoints(postgres)
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sled_sixteen_concurrent_retries_of_one_decision_make_one_record() {
     sixteen_concurrent_retries_of_one_decision_make_one_record(sled).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_sixteen_concurrent_retries_of_one_decision_make_one_record() {
+    sixteen_concurrent_retries_of_one_decision_make_one_record(postgres).await;
 }
 
 #[tokio::test]
@@ -695,8 +747,18 @@ async fn sled_retention_erases_exactly_the_expired_contents_and_every_proof_stil
 }
 
 #[tokio::test]
+async fn postgres_retention_erases_exactly_the_expired_contents_and_every_proof_still_verifies() {
+    retention_erases_exactly_the_expired_contents_and_every_proof_still_verifies(postgres).await;
+}
+
+#[tokio::test]
 async fn sled_after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so() {
     after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so(sled).await;
+}
+
+#[tokio::test]
+async fn postgres_after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so() {
+    after_shutdown_writes_are_refused_as_unavailable_and_ready_says_so(postgres).await;
 }
 
 #[tokio::test]

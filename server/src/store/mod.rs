@@ -14,12 +14,15 @@
 //! - a decision id is logged once: a repeat gets the first record back;
 //! - a published revision is never overwritten: proofs point at the text the visitor saw.
 
+mod pg_store;
+mod pg_writer;
 mod sled_store;
 mod sled_upgrade;
 mod sled_writer;
 mod writer;
 
-pub use sled_store::SledStore;
+pub use pg_store::{PgStore, redact_url};
+pub use sled_store::{BatchHook, SledStore};
 
 pub use crate::evidence::{Logged, SignedCheckpoint, TrustRoot};
 use biscotte_shared::api::{ConsentRecord, PublishedConfig};
@@ -297,4 +300,55 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Finishes every write already accepted, makes it durable, and stops taking writes.
     async fn shutdown(&self);
+}
+
+/// The rows of an export from a log's leaves, in log order: decisions with `from <= server_time
+/// < to`, and what retention left of erased ones.
+pub(crate) fn export_rows(
+    leaves: BoxStream<'static, Result<(u64, StoredLeaf), StoreError>>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> BoxStream<'static, Result<ExportRow, StoreError>> {
+    use futures_util::StreamExt;
+    leaves
+        .filter_map(move |entry| async move {
+            let row = match entry {
+                Err(e) => return Some(Err(e)),
+                Ok((index, StoredLeaf::Present(bytes))) => {
+                    let leaf = match biscotte_shared::leaf::Leaf::decode(&bytes) {
+                        Ok(leaf) => leaf,
+                        Err(e) => {
+                            return Some(Err(StoreError::Corrupt(format!("a stored leaf: {e}"))));
+                        }
+                    };
+                    ExportRow::Record(
+                        leaf.into_record(index, &biscotte_shared::merkle::leaf_hash(&bytes))?,
+                    )
+                }
+                Ok((
+                    index,
+                    StoredLeaf::Erased {
+                        record_id: Some(record_id),
+                        server_time,
+                        hash,
+                        ..
+                    },
+                )) => ExportRow::Erased {
+                    leaf_index: index,
+                    record_id,
+                    server_time,
+                    leaf_hash: hash,
+                },
+                Ok((_, StoredLeaf::Erased { .. })) => return None,
+            };
+            let time = match &row {
+                ExportRow::Record(r) => r.server_time,
+                ExportRow::Erased { server_time, .. } => *server_time,
+            };
+            // No early stop at `to`: records logged before the single writer were stamped
+            // before they took their place, so their times may be a few milliseconds out of
+            // order.
+            (from.is_none_or(|f| time >= f) && to.is_none_or(|t| time < t)).then_some(Ok(row))
+        })
+        .boxed()
 }

@@ -848,44 +848,7 @@ impl Store for SledStore {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> BoxStream<'static, Result<ExportRow, StoreError>> {
-        let rows = self
-            .leaves(site, 0, u64::MAX)
-            .filter_map(move |entry| async move {
-                let row = match entry {
-                    Err(e) => return Some(Err(e)),
-                    Ok((index, StoredLeaf::Present(bytes))) => {
-                        let leaf = match decode(&bytes) {
-                            Ok(leaf) => leaf,
-                            Err(e) => return Some(Err(e)),
-                        };
-                        ExportRow::Record(leaf.into_record(index, &merkle::leaf_hash(&bytes))?)
-                    }
-                    Ok((
-                        index,
-                        StoredLeaf::Erased {
-                            record_id: Some(record_id),
-                            server_time,
-                            hash,
-                            ..
-                        },
-                    )) => ExportRow::Erased {
-                        leaf_index: index,
-                        record_id,
-                        server_time,
-                        leaf_hash: hash,
-                    },
-                    Ok((_, StoredLeaf::Erased { .. })) => return None,
-                };
-                let time = match &row {
-                    ExportRow::Record(r) => r.server_time,
-                    ExportRow::Erased { server_time, .. } => *server_time,
-                };
-                // No early stop at `to`: records logged before the single writer were stamped
-                // before they took their place, so their times may be a few milliseconds out of
-                // order.
-                (from.is_none_or(|f| time >= f) && to.is_none_or(|t| time < t)).then_some(Ok(row))
-            });
-        rows.boxed()
+        super::export_rows(self.leaves(site, 0, u64::MAX), from, to)
     }
 
     async fn records_of_visitor(

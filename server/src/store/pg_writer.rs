@@ -1,0 +1,599 @@
+//! The PostgreSQL store's group commit: each server gathers the decisions that arrive while its
+//! previous batch is being written, and writes the next batch in one transaction.
+//!
+//! That transaction locks the tail row of every site the batch touches (`SELECT … FOR UPDATE`,
+//! in site order, so two servers never wait for each other in a cycle), brings the server's
+//! tree edge up to the tail it locked (the leaves other servers appended since, read back and
+//! hashed in), applies the evidence rules (`crate::evidence`: numbers, server time clamped to the
+//! tail's last stamp, leaf bytes), inserts the batch's leaves in one statement, signs one
+//! checkpoint per site, updates the tail and commits. Only then are the decisions answered, each
+//! with its proof in that checkpoint. This is how Trillian Tessera's database drivers share one
+//! log between servers.
+
+use super::pg_store::{Inner, db_error, hash_of, stored_leaf_of};
+use super::writer::{FairQueue, MAX_BATCH};
+use super::{NewDecision, StoreError, StoredLeaf};
+use crate::evidence::{self, LogTail, NewLeaf, SignedCheckpoint};
+use biscotte_shared::Timestamp;
+use biscotte_shared::api::ConsentRecord;
+use biscotte_shared::merkle::{self, Hash, TILE_WIDTH, TreeEdge};
+use sqlx::{PgConnection, Row};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// The longest a batch's transaction may take before its decisions are answered 503 (the
+/// database is unreachable or stuck); the banner retries them.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the writer answers an append: the record, its leaf and its proof in a checkpoint.
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub record: ConsentRecord,
+    pub leaf: Vec<u8>,
+    /// `None` for a repeat, whose proof the store reads after the answer.
+    pub proof: Option<Vec<Hash>>,
+    pub checkpoint: Arc<SignedCheckpoint>,
+    pub repeated: bool,
+}
+
+#[allow(clippy::large_enum_variant)] // one a request, moved once
+pub(super) enum Command {
+    Append {
+        decision: NewDecision,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<Answer, StoreError>>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+struct Request {
+    decision: NewDecision,
+    now: Timestamp,
+    reply: oneshot::Sender<Result<Answer, StoreError>>,
+}
+
+/// A site's tail row, as a batch locked it.
+pub(super) struct TailRow {
+    pub size: u64,
+    pub root: Hash,
+    pub next_record_id: u64,
+    pub last_stamp: Timestamp,
+    pub checkpoint: String,
+}
+
+/// The writer task: one per server, on the store's runtime.
+pub(super) async fn run(inner: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
+    // The tree edge of each site as this server last committed it; taken out for a batch and put
+    // back only when its transaction commits.
+    let mut edges: HashMap<String, TreeEdge> = HashMap::new();
+    let mut queue: FairQueue<Request> = FairQueue::default();
+    let mut stopping = None;
+    loop {
+        if queue.is_empty() {
+            if stopping.is_some() {
+                break;
+            }
+            match commands.recv().await {
+                Some(command) => accept(command, &mut queue, &mut stopping),
+                None => break,
+            }
+        }
+        while queue.len() < MAX_BATCH * 4 {
+            match commands.try_recv() {
+                Ok(command) => accept(command, &mut queue, &mut stopping),
+                Err(_) => break,
+            }
+        }
+        let batch = queue.take_batch(MAX_BATCH);
+        if !batch.is_empty() {
+            write_batch(&inner, &mut edges, batch).await;
+        }
+    }
+    inner.heartbeat.stopped();
+    commands.close();
+    // Writes that raced the shutdown are refused, never dropped silently.
+    while let Ok(command) = commands.try_recv() {
+        if let Command::Append { reply, .. } = command {
+            let _ = reply.send(Err(StoreError::Unavailable(
+                "the store is shutting down".into(),
+            )));
+        }
+    }
+    if let Some(done) = stopping {
+        let _ = done.send(());
+    }
+}
+
+fn accept(
+    command: Command,
+    queue: &mut FairQueue<Request>,
+    stopping: &mut Option<oneshot::Sender<()>>,
+) {
+    match command {
+        Command::Append {
+            decision,
+            now,
+            reply,
+        } => {
+            if stopping.is_some() {
+                let _ = reply.send(Err(StoreError::Unavailable(
+                    "the store is shutting down".into(),
+                )));
+                return;
+            }
+            let site = decision.site.clone();
+            queue.push(
+                &site,
+                Request {
+                    decision,
+                    now,
+                    reply,
+                },
+            );
+        }
+        Command::Shutdown { done } => *stopping = Some(done),
+    }
+}
+
+/// A decision applied in the transaction, waiting for its commit.
+struct Pending {
+    record: ConsentRecord,
+    leaf: Vec<u8>,
+    repeated: bool,
+}
+
+async fn write_batch(
+    inner: &Arc<Inner>,
+    edges: &mut HashMap<String, TreeEdge>,
+    batch: Vec<Request>,
+) {
+    inner.heartbeat.batch_started();
+    let started = Instant::now();
+    let size = batch.len();
+    let mut by_site: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+    for request in batch {
+        by_site
+            .entry(request.decision.site.clone())
+            .or_default()
+            .push(request);
+    }
+    let mut work: BTreeMap<String, SiteWork> = BTreeMap::new();
+    let written = tokio::time::timeout(
+        BATCH_TIMEOUT,
+        write_sites(inner, edges, &mut by_site, &mut work),
+    )
+    .await;
+    let failure = match written {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(_) => Some(StoreError::Unavailable(format!(
+            "the database did not commit within {} s",
+            BATCH_TIMEOUT.as_secs()
+        ))),
+    };
+    match failure {
+        None => {
+            for (site, done) in work {
+                if let Some(edge) = done.edge {
+                    edges.insert(site, edge);
+                }
+                for (reply, result) in done.answers {
+                    let answer = result.map(|p| {
+                        let proof = (!p.repeated)
+                            .then(|| done.proofs.get(&p.record.leaf_index).cloned())
+                            .flatten();
+                        Answer {
+                            record: p.record,
+                            leaf: p.leaf,
+                            proof,
+                            checkpoint: done.checkpoint.clone(),
+                            repeated: p.repeated,
+                        }
+                    });
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+        Some(e) => {
+            // What the database holds is unknown to this server now: its edges are read again.
+            let why = e.to_string();
+            tracing::warn!(error = %why, decisions = size, "a batch was not written");
+            for (site, done) in work {
+                edges.remove(&site);
+                for (reply, _) in done.answers {
+                    let _ = reply.send(Err(unavailable(&why)));
+                }
+            }
+            for (site, requests) in by_site {
+                edges.remove(&site);
+                for r in requests {
+                    let _ = r.reply.send(Err(unavailable(&why)));
+                }
+            }
+        }
+    }
+    inner.heartbeat.batch_done();
+    (inner.on_batch)(size, started.elapsed());
+}
+
+fn unavailable(why: &str) -> StoreError {
+    StoreError::Unavailable(format!("the decision was not written ({why}); retry"))
+}
+
+type Reply = oneshot::Sender<Result<Answer, StoreError>>;
+
+/// What a batch did to one site, answered once the transaction commits.
+struct SiteWork {
+    answers: Vec<(Reply, Result<Pending, StoreError>)>,
+    /// The edge after the batch, to keep once committed.
+    edge: Option<TreeEdge>,
+    checkpoint: Arc<SignedCheckpoint>,
+    proofs: HashMap<u64, Vec<Hash>>,
+}
+
+/// The batch's transaction. Requests move from `by_site` into `work` as their site is applied;
+/// whatever is left in either is answered by the caller when this fails.
+async fn write_sites(
+    inner: &Arc<Inner>,
+    edges: &mut HashMap<String, TreeEdge>,
+    by_site: &mut BTreeMap<String, Vec<Request>>,
+    work: &mut BTreeMap<String, SiteWork>,
+) -> Result<(), StoreError> {
+    let mut tx = inner.pool.begin().await.map_err(db_error)?;
+    let names: Vec<String> = by_site.keys().cloned().collect();
+    let tails = lock_tails(&mut tx, &names).await?;
+    for site in names {
+        let Some(requests) = by_site.remove(&site) else {
+            continue;
+        };
+        let Some(row) = tails.get(&site) else {
+            for r in requests {
+                let _ = r
+                    .reply
+                    .send(Err(StoreError::UnknownSite(r.decision.site.clone())));
+            }
+            continue;
+        };
+        let done = apply_site(inner, &mut tx, edges.remove(&site), &site, row, requests).await?;
+        work.insert(site, done);
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Locks the tail rows of `sites`, in site order.
+pub(super) async fn lock_tails(
+    conn: &mut PgConnection,
+    sites: &[String],
+) -> Result<HashMap<String, TailRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT site, size, root, next_record_id, last_stamp, checkpoint FROM log_tails \
+         WHERE site = ANY($1) ORDER BY site FOR UPDATE",
+    )
+    .bind(sites)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let site: String = row.try_get("site").map_err(db_error)?;
+        out.insert(site, tail_row(&row)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn tail_row(row: &sqlx::postgres::PgRow) -> Result<TailRow, StoreError> {
+    let size: i64 = row.try_get("size").map_err(db_error)?;
+    let root: Vec<u8> = row.try_get("root").map_err(db_error)?;
+    let next: i64 = row.try_get("next_record_id").map_err(db_error)?;
+    let stamp: i64 = row.try_get("last_stamp").map_err(db_error)?;
+    Ok(TailRow {
+        size: u64::try_from(size).unwrap_or(0),
+        root: hash_of(&root)?,
+        next_record_id: u64::try_from(next).unwrap_or(1),
+        last_stamp: Timestamp::from_millis(stamp),
+        checkpoint: row.try_get("checkpoint").map_err(db_error)?,
+    })
+}
+
+/// The tree edge at the tail this transaction locked: the one this server kept, brought up to
+/// date with the leaves other servers appended since, or rebuilt from the blocks and the last
+/// partial block. `Err(why)` inside when the stored leaves do not hash to the root the tail
+/// signed: the log is damaged and is not extended.
+pub(super) async fn edge_at(
+    conn: &mut PgConnection,
+    site: &str,
+    kept: Option<TreeEdge>,
+    tail: &TailRow,
+) -> Result<Result<TreeEdge, String>, StoreError> {
+    if let Some(mut edge) = kept
+        && edge.size() <= tail.size
+    {
+        if edge.size() < tail.size {
+            for hash in leaf_hashes(conn, site, edge.size(), tail.size).await? {
+                edge.push(hash);
+            }
+        }
+        if edge.size() == tail.size && edge.root() == tail.root {
+            return Ok(Ok(edge));
+        }
+    }
+    let blocks = tail.size / TILE_WIDTH;
+    let roots: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT root FROM blocks WHERE site = $1 AND idx < $2 ORDER BY idx")
+            .bind(site)
+            .bind(i64::try_from(blocks).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    let roots = roots
+        .iter()
+        .map(|r| hash_of(r))
+        .collect::<Result<Vec<Hash>, _>>()?;
+    if roots.len() as u64 != blocks {
+        return Ok(Err(format!(
+            "{} of its {blocks} complete blocks are stored",
+            roots.len()
+        )));
+    }
+    let tail_hashes = leaf_hashes(conn, site, blocks * TILE_WIDTH, tail.size).await?;
+    if tail_hashes.len() as u64 != tail.size - blocks * TILE_WIDTH {
+        return Ok(Err("leaves are missing at its end".into()));
+    }
+    let edge = TreeEdge::restore(roots, &tail_hashes).map_err(|e| {
+        StoreError::Corrupt(format!("the tree of {site:?} cannot be restored: {e}"))
+    })?;
+    if edge.root() != tail.root {
+        return Ok(Err(format!(
+            "its {} leaves do not hash to the root of its latest checkpoint",
+            tail.size
+        )));
+    }
+    Ok(Ok(edge))
+}
+
+/// The hashes of leaves `begin..end`, in order.
+async fn leaf_hashes(
+    conn: &mut PgConnection,
+    site: &str,
+    begin: u64,
+    end: u64,
+) -> Result<Vec<Hash>, StoreError> {
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT hash FROM leaves WHERE site = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+    )
+    .bind(site)
+    .bind(i64::try_from(begin).unwrap_or(i64::MAX))
+    .bind(i64::try_from(end).unwrap_or(i64::MAX))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(|h| hash_of(h)).collect()
+}
+
+/// Applies one site's requests in the transaction; answers go out after the commit.
+async fn apply_site(
+    inner: &Arc<Inner>,
+    conn: &mut PgConnection,
+    kept: Option<TreeEdge>,
+    site: &str,
+    row: &TailRow,
+    requests: Vec<Request>,
+) -> Result<SiteWork, StoreError> {
+    let latest = Arc::new(SignedCheckpoint {
+        size: row.size,
+        root: row.root,
+        text: row.checkpoint.clone(),
+    });
+    let edge = match edge_at(conn, site, kept, row).await? {
+        Ok(edge) => edge,
+        Err(why) => {
+            let refusal = || {
+                Err(StoreError::Unavailable(format!(
+                    "the log of {site:?} does not match what it signed ({why}); nothing is \
+                     logged until an operator runs `biscotte verify --site {site}`"
+                )))
+            };
+            tracing::error!(site, why, "a log does not match its checkpoint");
+            return Ok(SiteWork {
+                answers: requests.into_iter().map(|r| (r.reply, refusal())).collect(),
+                edge: None,
+                checkpoint: latest,
+                proofs: HashMap::new(),
+            });
+        }
+    };
+    // Decision ids this log already holds.
+    let ids: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.decision.decision_id.clone())
+        .collect();
+    let mut logged: HashMap<String, (u64, StoredLeaf)> = HashMap::new();
+    if !ids.is_empty() {
+        let rows = sqlx::query(
+            "SELECT decision_id, idx, kind, record_id, server_time, hash, bytes FROM leaves \
+             WHERE site = $1 AND decision_id = ANY($2)",
+        )
+        .bind(site)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        for r in rows {
+            let id: String = r.try_get("decision_id").map_err(db_error)?;
+            let idx: i64 = r.try_get("idx").map_err(db_error)?;
+            logged.insert(id, (u64::try_from(idx).unwrap_or(0), stored_leaf_of(&r)?));
+        }
+    }
+    let mut tail = LogTail {
+        next_record_id: row.next_record_id,
+        last_stamp: row.last_stamp,
+        tree: Arc::new(RwLock::new(edge)),
+        checkpoint: Some(latest.clone()),
+        damaged: None,
+    };
+    let mut made: Vec<NewLeaf> = Vec::new();
+    let mut answers = Vec::with_capacity(requests.len());
+    for request in requests {
+        let result = match request
+            .decision
+            .decision_id
+            .as_ref()
+            .and_then(|id| logged.get(id))
+        {
+            Some((index, stored)) => evidence::answer_repeat(stored, *index, &request.decision)
+                .map(|(record, leaf)| Pending {
+                    record,
+                    leaf,
+                    repeated: true,
+                }),
+            None => {
+                let id = request.decision.decision_id.clone();
+                match tail.append_decision(request.decision, request.now) {
+                    Ok(leaf) => {
+                        let record = leaf
+                            .leaf
+                            .to_record(leaf.index, &leaf.hash)
+                            .ok_or_else(|| StoreError::Storage("a decision made no record".into()));
+                        if let (Some(id), Ok(_)) = (id, &record) {
+                            logged
+                                .insert(id, (leaf.index, StoredLeaf::Present(leaf.bytes.clone())));
+                        }
+                        let bytes = leaf.bytes.clone();
+                        made.push(leaf);
+                        record.map(|record| Pending {
+                            record,
+                            leaf: bytes,
+                            repeated: false,
+                        })
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        answers.push((request.reply, result));
+    }
+    let mut checkpoint = latest;
+    let mut proofs = HashMap::new();
+    if !made.is_empty() {
+        insert_leaves(conn, site, &made).await?;
+        let signed = tail.sign(&inner.key, site)?;
+        write_tail(conn, site, &tail, &signed).await?;
+        let edge = evidence::read_tree(&tail.tree);
+        // The batch's leaves are in the blocks the edge holds whole: no block is read.
+        let source = edge.source(|_| Err(()));
+        for leaf in &made {
+            if let Ok(proof) = merkle::inclusion_proof(&source, leaf.index, signed.size) {
+                proofs.insert(leaf.index, proof);
+            }
+        }
+        drop(edge);
+        checkpoint = signed;
+    }
+    let edge = Arc::try_unwrap(tail.tree)
+        .ok()
+        .map(|lock| lock.into_inner().unwrap_or_else(|p| p.into_inner()));
+    Ok(SiteWork {
+        answers,
+        edge,
+        checkpoint,
+        proofs,
+    })
+}
+
+/// Inserts leaves in one statement, and the blocks they complete.
+pub(super) async fn insert_leaves(
+    conn: &mut PgConnection,
+    site: &str,
+    made: &[NewLeaf],
+) -> Result<(), StoreError> {
+    let mut idx = Vec::with_capacity(made.len());
+    let mut kind = Vec::with_capacity(made.len());
+    let mut record_id = Vec::with_capacity(made.len());
+    let mut time = Vec::with_capacity(made.len());
+    let mut hash = Vec::with_capacity(made.len());
+    let mut bytes = Vec::with_capacity(made.len());
+    let mut consent = Vec::with_capacity(made.len());
+    let mut decision = Vec::with_capacity(made.len());
+    for leaf in made {
+        idx.push(i64::try_from(leaf.index).unwrap_or(i64::MAX));
+        kind.push(leaf.leaf.kind() as i16);
+        record_id.push(
+            leaf.leaf
+                .record_id()
+                .map(|r| i64::try_from(r).unwrap_or(i64::MAX)),
+        );
+        time.push(leaf.leaf.server_time().as_millis());
+        hash.push(leaf.hash.to_vec());
+        bytes.push(leaf.bytes.clone());
+        let (c, d) = super::pg_store::ids_of(&leaf.leaf);
+        consent.push(c);
+        decision.push(d);
+    }
+    sqlx::query(
+        "INSERT INTO leaves (site, idx, kind, record_id, server_time, hash, bytes, consent_id, \
+         decision_id) SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], $4::bigint[], \
+         $5::bigint[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])",
+    )
+    .bind(site)
+    .bind(&idx)
+    .bind(&kind)
+    .bind(&record_id)
+    .bind(&time)
+    .bind(&hash)
+    .bind(&bytes)
+    .bind(&consent)
+    .bind(&decision)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    for leaf in made {
+        if let Some(block) = &leaf.completed_block {
+            sqlx::query("INSERT INTO blocks (site, idx, root, hashes) VALUES ($1, $2, $3, $4)")
+                .bind(site)
+                .bind(i64::try_from(block.index).unwrap_or(i64::MAX))
+                .bind(block.root.to_vec())
+                .bind(block.leaf_hashes.concat())
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the checkpoint just signed and the tail after it.
+pub(super) async fn write_tail(
+    conn: &mut PgConnection,
+    site: &str,
+    tail: &LogTail,
+    signed: &SignedCheckpoint,
+) -> Result<(), StoreError> {
+    let size = i64::try_from(signed.size).unwrap_or(i64::MAX);
+    sqlx::query("INSERT INTO checkpoints (site, size, note) VALUES ($1, $2, $3)")
+        .bind(site)
+        .bind(size)
+        .bind(&signed.text)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO log_tails (site, size, root, next_record_id, last_stamp, checkpoint) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (site) DO UPDATE SET size = $2, root = $3, \
+         next_record_id = $4, last_stamp = $5, checkpoint = $6",
+    )
+    .bind(site)
+    .bind(size)
+    .bind(signed.root.to_vec())
+    .bind(i64::try_from(tail.next_record_id).unwrap_or(i64::MAX))
+    .bind(tail.last_stamp.as_millis())
+    .bind(&signed.text)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
