@@ -17,6 +17,7 @@ mod crash;
 mod hostile;
 mod hostile_bodies;
 mod methods;
+mod multi_server;
 mod operations;
 mod roles;
 mod site_admin;

@@ -62,7 +62,6 @@ pub fn psql(sql: &str) {
 }
 
 /// A new empty database; its URL.
-#[allow(dead_code)] // used by the multi-server tests, next
 pub fn fresh_database(label: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let name = format!(

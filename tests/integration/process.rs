@@ -65,6 +65,8 @@ pub fn report(line: &str) {
 #[derive(Debug)]
 pub struct DataDir {
     dir: tempfile::TempDir,
+    /// Settings every command of this directory gets (the PostgreSQL store's, for one).
+    env: Vec<(String, String)>,
 }
 
 impl DataDir {
@@ -72,12 +74,33 @@ impl DataDir {
     pub fn empty() -> DataDir {
         DataDir {
             dir: tempfile::tempdir().expect("temporary directory"),
+            env: Vec::new(),
         }
+    }
+
+    /// No store yet, on a PostgreSQL database (`store = "postgres"`); the key file stays in the
+    /// directory, as one server's copy of the deployment's key.
+    pub fn on_postgres(database_url: &str) -> DataDir {
+        let mut data = DataDir::empty();
+        data.env = vec![
+            ("BISCOTTE_STORE".into(), "postgres".into()),
+            ("BISCOTTE_DATABASE_URL".into(), database_url.into()),
+        ];
+        data
     }
 
     /// A store with the demo site, created by the command line as an operator would.
     pub fn with_demo_site() -> DataDir {
-        let data = DataDir::empty();
+        DataDir::empty().create_demo_site()
+    }
+
+    /// A fresh PostgreSQL database with the demo site.
+    pub fn postgres_with_demo_site() -> DataDir {
+        DataDir::on_postgres(&crate::pg::fresh_database("demo")).create_demo_site()
+    }
+
+    pub fn create_demo_site(self) -> DataDir {
+        let data = self;
         let site_file = data.dir.path().join("site.toml");
         std::fs::copy(repo_path("www/demo/site.toml"), &site_file).expect("copy the demo site");
         let created = data
@@ -101,6 +124,7 @@ impl DataDir {
             }
         }
         c.current_dir(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--data-dir")
             .arg(self.store());
         c
@@ -365,7 +389,7 @@ impl Drop for Server {
 }
 
 /// One client's connection, with the per-request timeout that turns a hang into a failure.
-fn http_client() -> reqwest::Client {
+pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(1)

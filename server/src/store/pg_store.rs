@@ -150,20 +150,31 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
+/// A database error as the store's: what a request cannot fix by retrying (a query or a stored
+/// value the server cannot use) is a storage error; anything else (the database restarting,
+/// unreachable, refusing connections, out of connections, a conflict) is an outage, answered
+/// 503 with `Retry-After` while the pool reconnects.
 pub(super) fn db_error(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(format!("the database is unreachable: {e}"))
-        }
-        sqlx::Error::Database(ref d)
-            if d.code().is_some_and(|c| {
-                // admin_shutdown, crash_shutdown, cannot_connect_now, serialization failure
-                matches!(&*c, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
-            }) =>
-        {
-            StoreError::Unavailable(format!("the database cannot answer now: {e}"))
-        }
-        other => StoreError::Storage(other.to_string()),
+    let lasting = match &e {
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            // data exception, integrity constraint violation, syntax error or access rule
+            ["22", "23", "42"].iter().any(|class| c.starts_with(class))
+        }),
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::RowNotFound
+        | sqlx::Error::Configuration(_)
+        | sqlx::Error::Migrate(_) => true,
+        _ => false,
+    };
+    if lasting {
+        StoreError::Storage(e.to_string())
+    } else {
+        StoreError::Unavailable(format!("the database cannot answer now: {e}"))
     }
 }
 
@@ -631,7 +642,14 @@ impl PgStore {
                 .join()
                 .map_err(|_| "the database runtime failed while opening".to_owned())?
         });
-        let (pool, key, trust_root, size) = opened?;
+        let (pool, key, trust_root, size) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Not dropped in place: the caller may be inside another runtime.
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         let inner = Arc::new(Inner {
             pool,
             key,
