@@ -6,6 +6,7 @@ mod process;
 
 mod abuse;
 mod audit_export;
+mod backup;
 mod banner_projection;
 mod banner_rebuilds;
 mod catalogue;
