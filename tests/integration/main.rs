@@ -24,3 +24,4 @@ mod site_loader;
 mod soak;
 mod store_contract;
 mod tlog;
+mod upgrade;

@@ -87,6 +87,29 @@ impl DataDir {
         data
     }
 
+    /// A store written by an earlier release, copied from `tests/fixtures/<store>` with its
+    /// signing key (`tests/fixtures/<key>`) where the server looks for it.
+    pub fn from_fixture(store: &str, key: &str) -> DataDir {
+        let data = DataDir::empty();
+        let fixtures = repo_path("tests/fixtures");
+        let mut pending = vec![(fixtures.join(store), data.store())];
+        while let Some((from, to)) = pending.pop() {
+            std::fs::create_dir_all(&to).expect("a directory of the copy");
+            for entry in std::fs::read_dir(&from).expect("the fixture") {
+                let entry = entry.expect("an entry of the fixture");
+                let target = to.join(entry.file_name());
+                if entry.file_type().expect("its type").is_dir() {
+                    pending.push((entry.path(), target));
+                } else {
+                    std::fs::copy(entry.path(), target).expect("a file of the fixture");
+                }
+            }
+        }
+        std::fs::copy(fixtures.join(key), data.store().join("signing-key.pem"))
+            .expect("the fixture's key");
+        data
+    }
+
     /// The store directory (`--data-dir`).
     pub fn store(&self) -> PathBuf {
         self.dir.path().join("store")
