@@ -180,6 +180,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .app_data(site_file.clone())
                 .route(post().to(admin::create_site)),
         )
+        .service(api("/api/v1/admin/backup", "POST").route(post().to(admin::backup)))
         .service(
             api("/api/v1/sites/{site}/revisions", "GET, POST")
                 .app_data(site_file)

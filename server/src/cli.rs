@@ -1,7 +1,8 @@
-//! The `biscotte` command line: serve, the demo, sites, tokens, export, verify, retention.
+//! The `biscotte` command line: serve, the demo, sites, tokens, export, verify, retention, backup.
 //!
 //! sled allows one process per store, so commands that open the store fail while a server holds
-//! it; they then say so and name the HTTP route that does the same job. `verify --bundle` and
+//! it; they then say so and name the HTTP route that does the same job. `backup` is the one
+//! command that talks to the running server instead (its store is copied by its writer). `verify --bundle` and
 //! `verify --receipt` need no store and no network: only the verifier key the auditor trusts.
 
 use crate::app::{self, AppState};
@@ -11,7 +12,7 @@ use crate::evidence::{self, LogKey};
 use crate::export::{self, Format};
 use crate::routes::now;
 use crate::sitefile::{SiteFile, ValidSite};
-use crate::store::{Store, StoreError};
+use crate::store::{SledRestore, SledStore, Store, StoreError};
 use actix_web::dev::ServerHandle;
 use actix_web::web;
 use biscotte_shared::Lang;
@@ -119,6 +120,22 @@ enum Command {
         /// The time to count from (default now): 2026-11-26 or 2026-11-26T10:00:00Z.
         #[arg(long)]
         now: Option<String>,
+    },
+    /// Copy the running server's store into DIR (a new sled store), through
+    /// `POST /api/v1/admin/backup`, then verify every site's log in the copy. The signing key is
+    /// not in the copy: back its file up separately.
+    Backup {
+        /// A new or empty directory for the copy.
+        #[arg(long)]
+        to: PathBuf,
+        /// The running server, on loopback (default: the configured `bind`, e.g.
+        /// http://127.0.0.1:8080): the copy and the token travel in clear.
+        #[arg(long)]
+        url: Option<String>,
+        /// An admin token; without one, the command makes a short-lived one with the signing
+        /// key, which it needs anyway to open and verify the copy.
+        #[arg(long, env = "BISCOTTE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Print a site's verifier key (C2SP vkey), to hand to its auditors out of band.
     Vkey {
@@ -319,6 +336,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         },
         Command::Retention { site, now } => rt().block_on(retention(&config, site, now)),
         Command::Vkey { site } => futures_executor::block_on(print_vkey(&config, &site)),
+        Command::Backup { to, url, token } => rt().block_on(backup(&config, &to, url, token)),
         Command::Catalogue => {
             let catalogue = Catalogue::built_in()?;
             for s in &catalogue.services {
@@ -693,6 +711,172 @@ async fn verify_site(config: &Config, site: &str) -> Result<(), Failure> {
             report.problems.len() as u64 + report.more_problems
         )))
     }
+}
+
+/// The server `biscotte backup` calls: `--url`, else the configured `bind` (on loopback when it
+/// listens on every address). Only loopback: plain HTTP would carry the whole store and an admin
+/// token across the network in clear.
+fn backup_server(url: Option<String>, bind: SocketAddr) -> Result<reqwest::Url, Failure> {
+    let text = url.unwrap_or_else(|| {
+        let ip = match bind.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, bind.port()))
+    });
+    let url = reqwest::Url::parse(&text)
+        .map_err(|e| usage(format!("--url {text:?} is not a URL: {e}")))?;
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if url.scheme() != "http" || !loopback {
+        return Err(usage(format!(
+            "--url must be the server's own loopback address, http://127.0.0.1:PORT (not {text}): \
+             run `biscotte backup` on the server's host (or through an SSH tunnel), since the \
+             copy and the admin token would otherwise cross the network in clear"
+        )));
+    }
+    url.join("api/v1/admin/backup")
+        .map_err(|e| usage(format!("--url {text:?}: {e}")))
+}
+
+/// `biscotte backup`: the running server's store, copied by its writer, written as a fresh store
+/// in `to` and verified there, site by site.
+async fn backup(
+    config: &Config,
+    to: &Path,
+    url: Option<String>,
+    token: Option<String>,
+) -> Result<(), Failure> {
+    if to.is_file() || to.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        return Err(usage(format!(
+            "{} is not empty: `biscotte backup` writes its copy into a new or empty directory, \
+             never over another store or file (choose another --to)",
+            to.display()
+        )));
+    }
+    let route = backup_server(url, config.bind)?;
+    // The key first: without it the copy could be neither opened nor verified.
+    let signer = Signer::load(&config.key_path).map_err(|e| {
+        format!(
+            "{e}; `biscotte backup` opens and verifies the copy with the deployment's signing key: \
+             run it with the server's configuration (--config, BISCOTTE_KEY_PATH)"
+        )
+    })?;
+    let key = LogKey::new(&config.public_name, signer.clone())?;
+    let token = match token {
+        Some(t) => t,
+        None => signer
+            .issue_token(Role::Admin, None, now().as_secs(), 1)
+            .map_err(|e| e.to_string())?,
+    };
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("no HTTP client: {e}"))?;
+    let response = client
+        .post(route.clone())
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the server at {route}: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.bytes().await.unwrap_or_default();
+        let message = serde_json::from_slice::<biscotte_shared::api::ErrorBody>(&body)
+            .map(|e| e.error.message)
+            .unwrap_or_else(|_| "no error envelope (is this a Biscotte server?)".into());
+        return Err(Failure::from(format!(
+            "the server refused the backup ({status}): {message}"
+        )));
+    }
+    let held_ms = response
+        .headers()
+        .get("Biscotte-Held-Writes-Ms")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("?")
+        .to_owned();
+    let restored = async {
+        let mut restore = SledRestore::begin(to).map_err(|e| e.to_string())?;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| format!("the download from {route} broke off: {e}"))?;
+            restore.feed(&chunk).map_err(|e| e.to_string())?;
+        }
+        restore.finish().map_err(|e| e.to_string())
+    }
+    .await;
+    let restored = match restored {
+        Ok(r) => r,
+        Err(why) => {
+            SledRestore::discard(to);
+            return Err(Failure::from(format!(
+                "{why}; nothing was kept in {}",
+                to.display()
+            )));
+        }
+    };
+    println!(
+        "copied {} bytes ({} trees, {} entries) into {}; the server's writes waited {held_ms} ms for the copy",
+        restored.bytes,
+        restored.trees,
+        restored.entries,
+        to.display()
+    );
+    let store = SledStore::open(to, key.clone())
+        .map_err(|e| format!("the copy in {} does not open as a store: {e}", to.display()))?;
+    let verified = verify_copy(&store, &key).await;
+    store.shutdown().await;
+    verified?;
+    println!(
+        "the signing key is not in the copy: back up {} separately, and keep it apart from the copy",
+        config.key_path.display()
+    );
+    Ok(())
+}
+
+/// `verify --site` on every site of a backup's copy.
+async fn verify_copy(store: &SledStore, key: &LogKey) -> Result<(), Failure> {
+    let mut problems = 0;
+    for site in store.sites().await.map_err(|e| e.to_string())? {
+        let site = site.id.as_str();
+        let vkey = key.vkey(site).map_err(|e| e.to_string())?;
+        let report = crate::verify::verify_store(store, site, &vkey)
+            .await
+            .map_err(|e| e.to_string())?;
+        for p in &report.problems {
+            println!("site {site:?}: {p}");
+        }
+        let size = store
+            .checkpoint(site)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or(0, |c| c.size);
+        println!(
+            "site {site:?}: {} leaves ({} decisions, {} erased by retention; {} revisions), checkpoint of {size} leaves, {}",
+            report.leaves,
+            report.decisions,
+            report.erased,
+            report.revisions,
+            if report.is_ok() {
+                "verified"
+            } else {
+                "NOT verified"
+            }
+        );
+        problems += report.problems.len() as u64 + report.more_problems;
+    }
+    if problems > 0 {
+        return Err(Failure::from(format!(
+            "the copy does not verify: {problems} problem(s) found"
+        )));
+    }
+    Ok(())
 }
 
 /// The verifier key of a site of the store, under the name and key the store pinned.

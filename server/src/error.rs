@@ -38,6 +38,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     Unavailable(String),
+    /// A route this deployment's store does not serve (a backup of a backend with its own tools).
+    #[error("{0}")]
+    NotImplemented(String),
     #[error("too many requests from your address: retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::NotImplemented(_) => "not_implemented",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
@@ -74,6 +78,7 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::DecisionIdReused(why) => ApiError::Conflict(why),
             StoreError::OutOfRange(why) => ApiError::NotFound(why),
+            StoreError::Unsupported(why) => ApiError::NotImplemented(why),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -90,6 +95,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,6 +7,7 @@ mod process;
 
 mod abuse;
 mod audit_export;
+mod backup;
 mod banner_projection;
 mod banner_rebuilds;
 mod catalogue;
@@ -25,3 +26,4 @@ mod site_loader;
 mod soak;
 mod store_contract;
 mod tlog;
+mod upgrade;

@@ -110,9 +110,37 @@ impl DataDir {
         data
     }
 
+    /// A store written by an earlier release, copied from `tests/fixtures/<store>` with its
+    /// signing key (`tests/fixtures/<key>`) where the server looks for it.
+    pub fn from_fixture(store: &str, key: &str) -> DataDir {
+        let data = DataDir::empty();
+        let fixtures = repo_path("tests/fixtures");
+        let mut pending = vec![(fixtures.join(store), data.store())];
+        while let Some((from, to)) = pending.pop() {
+            std::fs::create_dir_all(&to).expect("a directory of the copy");
+            for entry in std::fs::read_dir(&from).expect("the fixture") {
+                let entry = entry.expect("an entry of the fixture");
+                let target = to.join(entry.file_name());
+                if entry.file_type().expect("its type").is_dir() {
+                    pending.push((entry.path(), target));
+                } else {
+                    std::fs::copy(entry.path(), target).expect("a file of the fixture");
+                }
+            }
+        }
+        std::fs::copy(fixtures.join(key), data.store().join("signing-key.pem"))
+            .expect("the fixture's key");
+        data
+    }
+
     /// The store directory (`--data-dir`).
     pub fn store(&self) -> PathBuf {
         self.dir.path().join("store")
+    }
+
+    /// A path in the temporary directory, beside the store.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     fn command(&self) -> Command {
@@ -243,12 +271,15 @@ impl DataDir {
 
     /// The demo log's verifier key, from the deployment's key file (never from the server).
     pub fn vkey(&self) -> biscotte_shared::note::VerifierKey {
+        self.log_key().vkey("demo").expect("vkey")
+    }
+
+    /// The deployment's log key: its key file and the default public name.
+    pub fn log_key(&self) -> biscotte_server::evidence::LogKey {
         let signer = biscotte_server::auth::Signer::load(&self.store().join("signing-key.pem"))
             .expect("the store's key");
         biscotte_server::evidence::LogKey::new(biscotte_server::config::DEFAULT_PUBLIC_NAME, signer)
             .expect("log key")
-            .vkey("demo")
-            .expect("vkey")
     }
 }
 
@@ -357,6 +388,48 @@ impl Server {
             .await
             .expect("config JSON");
         published.revision.as_str().to_owned()
+    }
+
+    /// The demo log's latest checkpoint, as anyone reads it.
+    pub async fn checkpoint(&self) -> String {
+        let r = http_client()
+            .get(self.url("/api/v1/sites/demo/log/checkpoint"))
+            .send()
+            .await
+            .expect("checkpoint");
+        assert_eq!(r.status(), 200, "the demo log has a checkpoint");
+        r.text().await.expect("text")
+    }
+
+    /// The demo log's consistency proof from `from` leaves to `to`, as anyone reads it.
+    pub async fn consistency_proof(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Vec<biscotte_shared::merkle::Hash> {
+        use base64::Engine;
+        let answer: serde_json::Value = http_client()
+            .get(self.url(&format!(
+                "/api/v1/sites/demo/log/proof/consistency?from={from}&to={to}"
+            )))
+            .send()
+            .await
+            .expect("consistency proof")
+            .json()
+            .await
+            .expect("JSON");
+        answer["proof"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no proof from {from} to {to}: {answer}"))
+            .iter()
+            .map(|h| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(h.as_str().expect("text"))
+                    .expect("base64")
+                    .try_into()
+                    .expect("32 bytes")
+            })
+            .collect()
     }
 
     /// The demo site's whole log, through the auditors' NDJSON export.
@@ -546,6 +619,11 @@ impl Clients {
         }
     }
 
+    /// The time since the clients started, on the clock of their acknowledgements' `at`.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Decisions acknowledged so far, by all clients.
     pub fn acked(&self) -> u64 {
         self.acked.load(Ordering::SeqCst)
@@ -625,17 +703,8 @@ pub async fn assert_every_proof_verifies_against_the_final_checkpoint(
     acks: &[Ack],
     key: &biscotte_shared::note::VerifierKey,
 ) -> usize {
-    use base64::Engine;
     use biscotte_shared::{merkle, note};
-    let http = http_client();
-    let text = http
-        .get(server.url("/api/v1/sites/demo/log/checkpoint"))
-        .send()
-        .await
-        .expect("checkpoint")
-        .text()
-        .await
-        .expect("text");
+    let text = server.checkpoint().await;
     let last = note::open_checkpoint(&text, key).expect("the final checkpoint is signed");
     let mut consistent: HashMap<u64, merkle::Hash> = HashMap::new();
     for ack in acks {
@@ -658,29 +727,7 @@ pub async fn assert_every_proof_verifies_against_the_final_checkpoint(
             continue;
         }
         if cp.size < last.size {
-            let answer: serde_json::Value = http
-                .get(server.url(&format!(
-                    "/api/v1/sites/demo/log/proof/consistency?from={}&to={}",
-                    cp.size, last.size
-                )))
-                .send()
-                .await
-                .expect("consistency proof")
-                .json()
-                .await
-                .expect("JSON");
-            let hashes: Vec<merkle::Hash> = answer["proof"]
-                .as_array()
-                .expect("hashes")
-                .iter()
-                .map(|h| {
-                    base64::engine::general_purpose::STANDARD
-                        .decode(h.as_str().expect("text"))
-                        .expect("base64")
-                        .try_into()
-                        .expect("32 bytes")
-                })
-                .collect();
+            let hashes = server.consistency_proof(cp.size, last.size).await;
             merkle::verify_consistency(cp.size, last.size, &cp.root, &last.root, &hashes)
                 .unwrap_or_else(|e| {
                     panic!(

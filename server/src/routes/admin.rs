@@ -1,5 +1,5 @@
-//! What operators and site owners call: creating a site and publishing revisions.
-//! The bodies have the shape of `site.toml`, as JSON.
+//! What operators and site owners call: creating a site, publishing revisions, and taking a
+//! backup of the store. The bodies have the shape of `site.toml`, as JSON.
 
 use super::now;
 use super::roles::{Admin, Owner};
@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::sitefile::SiteFile;
 use actix_web::{HttpResponse, web};
 use biscotte_shared::FieldError;
+use futures_util::StreamExt;
 use serde_json::json;
 
 fn invalid(errors: Vec<FieldError>) -> ApiError {
@@ -58,4 +59,26 @@ pub async fn publish(
         .publish(&site.id, site.config.clone(), site.settings(), now())
         .await?;
     Ok(HttpResponse::Created().json(json!({ "published": published, "warnings": site.warnings })))
+}
+
+/// `POST /api/v1/admin/backup` (admin): a consistent copy of the whole store, streamed in the
+/// backend's backup format (sled: `biscotte-backup-1`, `store/sled_backup.rs`), as `biscotte
+/// backup` reads it. `Biscotte-Held-Writes-Ms` says how long writes waited for the copy.
+pub async fn backup(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let backup = state.store.backup().await?;
+    let held_ms = u64::try_from(backup.held_writes.as_millis()).unwrap_or(u64::MAX);
+    Ok(HttpResponse::Ok()
+        .content_type(backup.media_type)
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"biscotte-backup\"",
+        ))
+        .insert_header(("Biscotte-Held-Writes-Ms", held_ms.to_string()))
+        .no_chunking(backup.bytes)
+        .streaming(
+            backup
+                .stream
+                .map(|chunk| chunk.map(web::Bytes::from).map_err(ApiError::from)),
+        ))
 }

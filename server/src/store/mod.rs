@@ -16,12 +16,14 @@
 
 mod pg_store;
 mod pg_writer;
+mod sled_backup;
 mod sled_store;
 mod sled_upgrade;
 mod sled_writer;
 mod writer;
 
 pub use pg_store::{PgStore, redact_url};
+pub use sled_backup::{Restored, SledRestore};
 pub use sled_store::{BatchHook, SledStore};
 
 pub use crate::evidence::{Logged, SignedCheckpoint, TrustRoot};
@@ -85,6 +87,9 @@ pub enum StoreError {
     /// A leaf index, size or range the log does not have.
     #[error("{0}")]
     OutOfRange(String),
+    /// What this backend leaves to other tools.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -170,6 +175,26 @@ pub struct Retained {
     pub erased: u64,
     /// Leaves below this index are past retention (erased decisions, kept revisions).
     pub erased_below: u64,
+}
+
+/// A consistent copy of a whole store, as bytes in its backend's backup format.
+pub struct StoreBackup {
+    /// The format, as the backup route's `Content-Type`.
+    pub media_type: &'static str,
+    pub bytes: u64,
+    /// How long the backend held its writes to take the copy.
+    pub held_writes: std::time::Duration,
+    pub stream: BoxStream<'static, Result<Vec<u8>, StoreError>>,
+}
+
+impl std::fmt::Debug for StoreBackup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreBackup")
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.bytes)
+            .field("held_writes", &self.held_writes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The storage behind the server. Reads never wait for writes; writes are serialised by the
@@ -300,6 +325,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Finishes every write already accepted, makes it durable, and stops taking writes.
     async fn shutdown(&self);
+
+    /// A consistent copy of the whole store, every write answered before it included and none
+    /// half-applied (`POST /api/v1/admin/backup`). A backend with backup tools of its own keeps
+    /// this default.
+    async fn backup(&self) -> Result<StoreBackup, StoreError> {
+        Err(StoreError::Unsupported(
+            "this store's backend is backed up with its own tools (PostgreSQL: pg_dump), not \
+             through Biscotte"
+                .into(),
+        ))
+    }
 }
 
 /// The rows of an export from a log's leaves, in log order: decisions with `from <= server_time

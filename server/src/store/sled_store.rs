@@ -1,6 +1,6 @@
 //! The sled engine behind [`Store`]: opening a store, its trees, and the reads. The writes are
-//! `sled_writer.rs`'s, the upgrade of stores written before the tree `sled_upgrade.rs`'s; these
-//! three files are the only code that imports sled.
+//! `sled_writer.rs`'s, the upgrade of stores written before the tree `sled_upgrade.rs`'s, backups
+//! `sled_backup.rs`'s; these four files are the only code that imports sled.
 //!
 //! Trees: `meta` (`format`, and `trust_root` once a checkpoint is signed), `sites` (id →
 //! [`SiteRecord`]), `configs` (site, revision → [`PublishedConfig`]), and per site:
@@ -25,7 +25,7 @@ use super::sled_writer::{Command, Writer};
 use super::writer::Heartbeat;
 use super::{
     ExportRow, NewDecision, NewSite, Retained, RevisionEntry, SiteRecord, SiteSettings, Store,
-    StoreError, StoredLeaf,
+    StoreBackup, StoreError, StoredLeaf,
 };
 use crate::evidence::{LogKey, LogTail, Logged, SignedCheckpoint, TrustRoot, read_tree};
 use biscotte_shared::api::PublishedConfig;
@@ -889,6 +889,27 @@ impl Store for SledStore {
         Ok(self.shared.db.size_on_disk()?)
     }
 
+    async fn backup(&self) -> Result<StoreBackup, StoreError> {
+        static TAKEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let taken = TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // In the store's directory: private, on the same disk, and only this process holds it.
+        let into = Path::new(&self.path).join(format!("backup-{}-{taken}.tmp", std::process::id()));
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the store is shutting down".into());
+        self.commands
+            .send(Command::Backup { into, reply })
+            .await
+            .map_err(|_| stopped())?;
+        // Not bounded by WRITE_TIMEOUT: the copy takes as long as the store is large.
+        let copy = answer.await.map_err(|_| stopped())??;
+        Ok(StoreBackup {
+            media_type: super::sled_backup::MEDIA_TYPE,
+            bytes: copy.bytes,
+            held_writes: copy.took,
+            stream: copy.into_stream(),
+        })
+    }
+
     async fn shutdown(&self) {
         let (done, finished) = oneshot::channel();
         if self.commands.send(Command::Shutdown { done }).await.is_ok() {
@@ -898,7 +919,7 @@ impl Store for SledStore {
 }
 
 /// Creates the store's directory readable by its owner only.
-fn private_dir(dir: &Path) -> Result<(), StoreError> {
+pub(super) fn private_dir(dir: &Path) -> Result<(), StoreError> {
     let io = |e: std::io::Error| StoreError::Storage(format!("{}: {e}", dir.display()));
     #[cfg(unix)]
     {
@@ -917,7 +938,7 @@ fn private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// The store holds proofs of consent: its directories 0700 and files 0600.
-fn restrict_files(dir: &Path) -> Result<(), StoreError> {
+pub(super) fn restrict_files(dir: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

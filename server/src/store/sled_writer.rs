@@ -1,7 +1,9 @@
 //! The sled store's one writer thread: it applies each batch of writes with the evidence rules
 //! (`crate::evidence`), signs one checkpoint per site the batch touched, makes the batch durable
-//! with one flush, and only then answers it and shows the new checkpoints to readers.
+//! with one flush, and only then answers it and shows the new checkpoints to readers. Between
+//! two batches it takes the copies backups ask for (`sled_backup.rs`), writes waiting meanwhile.
 
+use super::sled_backup::BackupCopy;
 use super::sled_store::{
     QUEUE_CAPACITY, Shared, SiteLog, config_key, decision_id_key, erased_value, read, root_key,
     site_prefix, stored_leaf, tile_key, visitor_key, write,
@@ -51,6 +53,11 @@ pub(super) enum Command {
         site: String,
         cutoff: Timestamp,
         reply: oneshot::Sender<Result<(Retained, bool), StoreError>>,
+    },
+    /// A copy of the whole store, taken between two batches (`sled_backup.rs`).
+    Backup {
+        into: std::path::PathBuf,
+        reply: oneshot::Sender<Result<BackupCopy, StoreError>>,
     },
     Shutdown {
         done: oneshot::Sender<()>,
@@ -151,6 +158,7 @@ impl Writer {
         let mut applied = Vec::with_capacity(admin.len() + appends.len());
         let mut touched: BTreeSet<String> = BTreeSet::new();
         let mut damaged: BTreeSet<String> = BTreeSet::new();
+        let mut backups = Vec::new();
         for command in admin {
             match command {
                 Command::CreateSite { site, reply } => {
@@ -183,6 +191,7 @@ impl Writer {
                     cutoff,
                     reply,
                 } => applied.push(Applied::Retained(reply, self.retain(&site, cutoff))),
+                Command::Backup { into, reply } => backups.push((into, reply)),
                 Command::Append { .. } | Command::Shutdown { .. } => {}
             }
         }
@@ -274,6 +283,22 @@ impl Writer {
         self.heartbeat.batch_done();
         if size > 0 {
             (self.on_batch)(size, started.elapsed());
+        }
+        // Between two batches: this one durable and answered, the next not begun, so the copy
+        // holds no half-applied write. Writes arriving meanwhile wait for it.
+        for (into, reply) in backups {
+            let copy = super::sled_backup::copy(&self.shared, &into);
+            match &copy {
+                Ok(c) => tracing::info!(
+                    bytes = c.bytes,
+                    trees = c.trees,
+                    entries = c.entries,
+                    held_writes_ms = c.took.as_millis() as u64,
+                    "copied the store for a backup"
+                ),
+                Err(e) => tracing::error!(error = %e, "cannot copy the store for a backup"),
+            }
+            let _ = reply.send(copy);
         }
     }
 
