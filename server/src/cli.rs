@@ -137,6 +137,14 @@ enum Command {
         #[arg(long, env = "BISCOTTE_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Copy this sled store (`--data-dir`, stopped) into a PostgreSQL database, then prove the
+    /// copy: every leaf, checkpoint and revision identical, and `verify` passing on it. Refuses a
+    /// database that already holds a site of the same id, or pins another key or name.
+    Migrate {
+        /// The database: postgres://user:password@host:5432/database.
+        #[arg(long)]
+        to: String,
+    },
     /// Print a site's verifier key (C2SP vkey), to hand to its auditors out of band.
     Vkey {
         #[arg(long)]
@@ -337,6 +345,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Retention { site, now } => rt().block_on(retention(&config, site, now)),
         Command::Vkey { site } => futures_executor::block_on(print_vkey(&config, &site)),
         Command::Backup { to, url, token } => rt().block_on(backup(&config, &to, url, token)),
+        Command::Migrate { to } => rt().block_on(migrate(&config, &to)),
         Command::Catalogue => {
             let catalogue = Catalogue::built_in()?;
             for s in &catalogue.services {
@@ -1045,4 +1054,161 @@ async fn retention(
     }
     store.shutdown().await;
     result
+}
+
+/// `biscotte migrate --to URL`: the sled store copied into PostgreSQL, then proven identical.
+async fn migrate(config: &Config, to: &str) -> Result<(), Failure> {
+    use crate::config::{DatabaseUrl, StoreKind};
+    let url = DatabaseUrl::new(to);
+    if config.store != StoreKind::Sled {
+        return Err(usage(
+            "migrate copies a sled store: run it with store = \"sled\" and --data-dir naming the \
+             store to copy"
+                .into(),
+        ));
+    }
+    let source = open_store_with(config, "(none: stop the server first)", false)?;
+    let key = log_key(config, false)?;
+    let target = crate::store::PgStore::open(
+        url.secret(),
+        Box::new(|_| Ok(key.clone())),
+        Arc::new(|_, _| {}),
+    )
+    .map_err(|e| {
+        format!("{e} (the copy needs the key and public_name this store was signed with)")
+    })?;
+    let sites = source.sites().await.map_err(|e| e.to_string())?;
+    let held = target.site_ids().await.map_err(|e| e.to_string())?;
+    let clashes: Vec<&str> = sites
+        .iter()
+        .map(|s| s.id.as_str())
+        .filter(|id| held.iter().any(|h| h == id))
+        .collect();
+    if !clashes.is_empty() {
+        return Err(usage(format!(
+            "the database {url} already holds site(s) {clashes:?}: nothing was copied. Copy into \
+             an empty database (createdb), or drop those sites there first"
+        )));
+    }
+    for site in &sites {
+        let started = std::time::Instant::now();
+        let size = target.import_site(&*source, site).await.map_err(|e| {
+            format!(
+                "site {:?}: the copy failed, nothing of it was kept: {e}",
+                site.id
+            )
+        })?;
+        println!(
+            "site {:?}: {size} leaves copied in {:.1} s",
+            site.id,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    // The proof: the copy, read back through the PostgreSQL store, is the original.
+    let mut problems = 0;
+    for site in &sites {
+        let id = &site.id;
+        let mut differ = |what: String| {
+            problems += 1;
+            println!("site {id:?}: {what}");
+        };
+        let copied = target.site(id).await.map_err(|e| e.to_string())?;
+        if copied.as_deref() != Some(&**site) {
+            differ("the site record differs".into());
+        }
+        let mut a = source.leaves(id, 0, u64::MAX);
+        let mut b = target.leaves(id, 0, u64::MAX);
+        let mut leaves = 0u64;
+        loop {
+            match (a.next().await, b.next().await) {
+                (None, None) => break,
+                (Some(x), Some(y)) => {
+                    let x = x.map_err(|e| e.to_string())?;
+                    let y = y.map_err(|e| e.to_string())?;
+                    if x != y {
+                        differ(format!("leaf {} differs", x.0));
+                        break;
+                    }
+                    leaves += 1;
+                }
+                _ => {
+                    differ(format!(
+                        "the copy does not have the same number of leaves ({leaves} in common)"
+                    ));
+                    break;
+                }
+            }
+        }
+        let mut a = source.checkpoints(id);
+        let mut b = target.checkpoints(id);
+        let mut checkpoints = 0u64;
+        loop {
+            match (a.next().await, b.next().await) {
+                (None, None) => break,
+                (Some(x), Some(y)) => {
+                    if x.map_err(|e| e.to_string())? != y.map_err(|e| e.to_string())? {
+                        differ(format!("checkpoint {checkpoints} differs"));
+                        break;
+                    }
+                    checkpoints += 1;
+                }
+                _ => {
+                    differ("the copy does not have the same checkpoints".into());
+                    break;
+                }
+            }
+        }
+        let revisions = source
+            .revision_leaves(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if revisions
+            != target
+                .revision_leaves(id)
+                .await
+                .map_err(|e| e.to_string())?
+        {
+            differ("the revision leaves differ".into());
+        }
+        for r in &revisions {
+            let here = source
+                .published(id, &r.leaf.revision)
+                .await
+                .map_err(|e| e.to_string())?;
+            let there = target
+                .published(id, &r.leaf.revision)
+                .await
+                .map_err(|e| e.to_string())?;
+            if here != there {
+                differ(format!("revision {} differs", r.leaf.revision));
+            }
+        }
+        let vkey = key.vkey(id).map_err(|e| e.to_string())?;
+        let report = crate::verify::verify_store(&target, id, &vkey)
+            .await
+            .map_err(|e| e.to_string())?;
+        for p in &report.problems {
+            differ(format!("verify: {p}"));
+        }
+        if report.is_ok() {
+            println!(
+                "site {id:?}: {leaves} leaves, {checkpoints} checkpoints and {} revisions identical \
+                 in the copy; every leaf, tile, checkpoint and revision of the copy verifies",
+                revisions.len()
+            );
+        }
+    }
+    source.shutdown().await;
+    target.shutdown().await;
+    if problems > 0 {
+        return Err(Failure::from(format!(
+            "{problems} difference(s) between the store and its copy: do not switch to the copy"
+        )));
+    }
+    println!(
+        "copied {} site(s) into {url}; serve from it with store = \"postgres\" and database_url, \
+         with the same signing key and public_name",
+        sites.len()
+    );
+    Ok(())
 }

@@ -18,6 +18,7 @@ mod crash;
 mod hostile;
 mod hostile_bodies;
 mod methods;
+mod migrate;
 mod multi_server;
 mod operations;
 mod roles;
