@@ -361,3 +361,60 @@ async fn a_server_never_makes_a_key_of_its_own_for_a_database_that_has_one() {
     let listed = second.cli(&["site", "list"]).expect("listed");
     assert!(listed.contains("demo"), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_of_this_release_starts_beside_a_schema_a_later_release_extended() {
+    let url = pg::fresh_database("later");
+    let database = url.rsplit('/').next().expect("name").to_owned();
+    let data = DataDir::on_postgres(&url).create_demo_site();
+    // What a later release's additive migration leaves: a table of its own, and its row in
+    // sqlx's ledger, which this release does not know.
+    let sql = "CREATE TABLE later_release_notes (id bigint PRIMARY KEY); \
+               INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+               VALUES (99990101000000, 'a later release', true, '\\x00', 0)";
+    let out = std::process::Command::new("psql")
+        .arg(pg::url_of(&database))
+        .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = data.start();
+    let revision = server.revision().await;
+    let body = decision(
+        &revision,
+        "55555555555555555555555555555555",
+        Method::AcceptAll,
+        true,
+    );
+    assert_eq!(
+        post(&server, &body).await.status(),
+        201,
+        "it records beside the newer schema"
+    );
+}
+
+#[test]
+fn the_database_password_is_never_printed() {
+    let url = pg::fresh_database("secret");
+    let password = "hunter2-never-printed";
+    // The test cluster's URL with this password in it (wrong, or ignored by trust auth).
+    let with_password = match url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+    {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or(userinfo);
+            format!("postgres://{user}:{password}@{host}")
+        }
+        None => panic!("the test cluster's URL names a user: {url}"),
+    };
+    let data = DataDir::on_postgres(&with_password);
+    let said = match data.cli(&["site", "list"]) {
+        Ok(out) | Err(out) => out,
+    };
+    assert!(!said.contains(password), "{said}");
+}

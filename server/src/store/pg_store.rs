@@ -613,7 +613,11 @@ impl PgStore {
                             .map_err(|e| {
                                 format!("cannot connect to the database at {shown}: {e}")
                             })?;
-                        sqlx::migrate!("./migrations")
+                        // A newer release's migrations, applied by a server upgraded before this
+                        // one, are tolerated: releases only add what older ones can run beside.
+                        let mut migrator = sqlx::migrate!("./migrations");
+                        migrator.set_ignore_missing(true);
+                        migrator
                             .run(&pool)
                             .await
                             .map_err(|e| format!("cannot migrate the database at {shown}: {e}"))?;
