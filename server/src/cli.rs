@@ -1,9 +1,11 @@
-//! The `biscotte` command line: serve, the demo, sites, tokens, export, verify, retention, backup.
+//! The `biscotte` command line: serve, the demo, sites, tokens, export, verify, retention, backup,
+//! migrate.
 //!
-//! sled allows one process per store, so commands that open the store fail while a server holds
-//! it; they then say so and name the HTTP route that does the same job. `backup` is the one
-//! command that talks to the running server instead (its store is copied by its writer). `verify --bundle` and
-//! `verify --receipt` need no store and no network: only the verifier key the auditor trusts.
+//! sled allows one process per store, so commands that open a sled store fail while a server holds
+//! it; they then say so and name the HTTP route that does the same job (on PostgreSQL they work
+//! beside running servers). `backup` is the one command that talks to the running server instead
+//! (its store is copied by its writer). `verify --bundle` and `verify --receipt` need no store and
+//! no network: only the verifier key the auditor trusts.
 
 use crate::app::{self, AppState};
 use crate::auth::{Role, Signer};
@@ -428,7 +430,8 @@ async fn serve(config: Config, demo_site: Option<PathBuf>) -> Result<(), String>
         }
     }
     // Retention runs at start, then once a day; the store's single writer applies it, so one
-    // pass at a time (a multi-server backend takes a database lock instead).
+    // pass at a time (on PostgreSQL, each slice takes the site's advisory lock: one server erases,
+    // the others skip).
     let retention_store = state.store.clone();
     actix_web::rt::spawn(async move {
         let mut daily = tokio::time::interval(std::time::Duration::from_secs(86_400));

@@ -1,8 +1,8 @@
 //! The consent store: the seam between the server and its storage engine.
 //!
-//! [`Store`] is what routes and the command line call; [`SledStore`] is the embedded engine
-//! behind it today, and a PostgreSQL backend will implement the same trait. Every backend passes
-//! the contract suite in `tests/integration/store_contract.rs`.
+//! [`Store`] is what routes and the command line call; [`SledStore`] is the embedded engine (one
+//! server), [`PgStore`] the PostgreSQL backend that several servers share. Both pass the contract
+//! suite in `tests/integration/store_contract.rs`.
 //!
 //! The evidence itself (numbering, server time, leaf bytes, the tree, checkpoints, the
 //! exactly-once rule, retention's cut-off) is made by `crate::evidence`; a backend stores what it
