@@ -118,6 +118,24 @@ pub struct SiteSettings {
     pub retention_days: Option<u32>,
 }
 
+impl SiteSettings {
+    /// The site as a publication of `revision` with these settings leaves it.
+    pub fn applied(self, current: &SiteRecord, revision: &Revision) -> SiteRecord {
+        let mut site = current.clone();
+        site.current_revision = revision.clone();
+        if let Some(origins) = self.origins {
+            site.origins = origins;
+        }
+        if let Some(public) = self.checkpoints_public {
+            site.checkpoints_public = public;
+        }
+        if let Some(days) = self.retention_days {
+            site.retention_days = days;
+        }
+        site
+    }
+}
+
 /// A validated decision on its way into a site's log. The store stamps server time (never before
 /// the log's latest) and the record number itself, under the log's own order.
 #[derive(Clone, Debug)]

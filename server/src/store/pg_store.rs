@@ -21,7 +21,7 @@
 //! runtime that made them, whichever of actix's single-threaded workers (or the command line's
 //! executor) asks.
 
-use super::pg_writer::{self, Answer, Command};
+use super::pg_writer::{self, Answer, Command, LeafRow};
 use super::writer::Heartbeat;
 use super::{
     ExportRow, NewDecision, NewSite, Retained, RevisionEntry, SiteRecord, SiteSettings, Store,
@@ -787,7 +787,7 @@ impl PgStore {
             let mut edge = TreeEdge::new();
             let mut next_record_id = 1;
             let mut last_stamp = Timestamp::from_millis(0);
-            let mut rows: Vec<ImportRow> = Vec::new();
+            let mut rows: Vec<LeafRow> = Vec::new();
             let mut blocks: Vec<(u64, Hash, Vec<Hash>)> = Vec::new();
             while let Some(item) = rx_leaves.recv().await {
                 let (i, stored) = item?;
@@ -802,7 +802,7 @@ impl PgStore {
                     StoredLeaf::Present(bytes) => {
                         let leaf = decode(&bytes)?;
                         let (consent, decision) = ids_of(&leaf);
-                        ImportRow {
+                        LeafRow {
                             idx: i,
                             kind: leaf.kind() as i16,
                             record_id: leaf.record_id(),
@@ -818,7 +818,7 @@ impl PgStore {
                         record_id,
                         server_time,
                         hash,
-                    } => ImportRow {
+                    } => LeafRow {
                         idx: i,
                         kind: kind as i16,
                         record_id,
@@ -891,60 +891,16 @@ impl PgStore {
     }
 }
 
-struct ImportRow {
-    idx: u64,
-    kind: i16,
-    record_id: Option<u64>,
-    time: Timestamp,
-    hash: Hash,
-    bytes: Option<Vec<u8>>,
-    consent: Option<String>,
-    decision: Option<String>,
-}
-
 async fn import_rows(
     conn: &mut PgConnection,
     site: &str,
-    rows: &mut Vec<ImportRow>,
+    rows: &mut Vec<LeafRow>,
     blocks: &mut Vec<(u64, Hash, Vec<Hash>)>,
 ) -> Result<(), StoreError> {
-    if !rows.is_empty() {
-        let idx: Vec<i64> = rows.iter().map(|r| index(r.idx)).collect();
-        let kind: Vec<i16> = rows.iter().map(|r| r.kind).collect();
-        let record_id: Vec<Option<i64>> = rows.iter().map(|r| r.record_id.map(index)).collect();
-        let time: Vec<i64> = rows.iter().map(|r| r.time.as_millis()).collect();
-        let hash: Vec<Vec<u8>> = rows.iter().map(|r| r.hash.to_vec()).collect();
-        let bytes: Vec<Option<Vec<u8>>> = rows.iter_mut().map(|r| r.bytes.take()).collect();
-        let consent: Vec<Option<String>> = rows.iter_mut().map(|r| r.consent.take()).collect();
-        let decision: Vec<Option<String>> = rows.iter_mut().map(|r| r.decision.take()).collect();
-        sqlx::query(
-            "INSERT INTO leaves (site, idx, kind, record_id, server_time, hash, bytes, consent_id, \
-             decision_id) SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], $4::bigint[], \
-             $5::bigint[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])",
-        )
-        .bind(site)
-        .bind(&idx)
-        .bind(&kind)
-        .bind(&record_id)
-        .bind(&time)
-        .bind(&hash)
-        .bind(&bytes)
-        .bind(&consent)
-        .bind(&decision)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-        rows.clear();
-    }
+    pg_writer::insert_rows(conn, site, rows).await?;
+    rows.clear();
     for (i, root, hashes) in blocks.drain(..) {
-        sqlx::query("INSERT INTO blocks (site, idx, root, hashes) VALUES ($1, $2, $3, $4)")
-            .bind(site)
-            .bind(index(i))
-            .bind(root.to_vec())
-            .bind(hashes.concat())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+        pg_writer::insert_block(conn, site, i, &root, &hashes).await?;
     }
     Ok(())
 }
@@ -1085,17 +1041,7 @@ async fn publish(
     let existing = existing
         .map(|e| serde_json::from_str::<PublishedConfig>(&e))
         .transpose()?;
-    let mut site = current.clone();
-    site.current_revision = revision.clone();
-    if let Some(origins) = settings.origins {
-        site.origins = origins;
-    }
-    if let Some(public) = settings.checkpoints_public {
-        site.checkpoints_public = public;
-    }
-    if let Some(days) = settings.retention_days {
-        site.retention_days = days;
-    }
+    let site = settings.applied(&current, &revision);
     let goes_live = revision != current.current_revision;
     if let (false, Some(existing)) = (goes_live || site != current, &existing) {
         return Ok(existing.clone());

@@ -505,35 +505,56 @@ async fn apply_site(
     })
 }
 
-/// Inserts leaves in one statement, and the blocks they complete.
-pub(super) async fn insert_leaves(
+/// A row of the `leaves` table.
+pub(super) struct LeafRow {
+    pub idx: u64,
+    pub kind: i16,
+    pub record_id: Option<u64>,
+    pub time: Timestamp,
+    pub hash: Hash,
+    /// `None` once retention erased the leaf's content.
+    pub bytes: Option<Vec<u8>>,
+    pub consent: Option<String>,
+    pub decision: Option<String>,
+}
+
+impl LeafRow {
+    fn of(leaf: &NewLeaf) -> LeafRow {
+        let (consent, decision) = super::pg_store::ids_of(&leaf.leaf);
+        LeafRow {
+            idx: leaf.index,
+            kind: leaf.leaf.kind() as i16,
+            record_id: leaf.leaf.record_id(),
+            time: leaf.leaf.server_time(),
+            hash: leaf.hash,
+            bytes: Some(leaf.bytes.clone()),
+            consent,
+            decision,
+        }
+    }
+}
+
+fn db_index(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Inserts leaves in one statement.
+pub(super) async fn insert_rows(
     conn: &mut PgConnection,
     site: &str,
-    made: &[NewLeaf],
+    rows: &[LeafRow],
 ) -> Result<(), StoreError> {
-    let mut idx = Vec::with_capacity(made.len());
-    let mut kind = Vec::with_capacity(made.len());
-    let mut record_id = Vec::with_capacity(made.len());
-    let mut time = Vec::with_capacity(made.len());
-    let mut hash = Vec::with_capacity(made.len());
-    let mut bytes = Vec::with_capacity(made.len());
-    let mut consent = Vec::with_capacity(made.len());
-    let mut decision = Vec::with_capacity(made.len());
-    for leaf in made {
-        idx.push(i64::try_from(leaf.index).unwrap_or(i64::MAX));
-        kind.push(leaf.leaf.kind() as i16);
-        record_id.push(
-            leaf.leaf
-                .record_id()
-                .map(|r| i64::try_from(r).unwrap_or(i64::MAX)),
-        );
-        time.push(leaf.leaf.server_time().as_millis());
-        hash.push(leaf.hash.to_vec());
-        bytes.push(leaf.bytes.clone());
-        let (c, d) = super::pg_store::ids_of(&leaf.leaf);
-        consent.push(c);
-        decision.push(d);
+    if rows.is_empty() {
+        return Ok(());
     }
+    let idx: Vec<i64> = rows.iter().map(|r| db_index(r.idx)).collect();
+    let kind: Vec<i16> = rows.iter().map(|r| r.kind).collect();
+    let record_id: Vec<Option<i64>> = rows.iter().map(|r| r.record_id.map(db_index)).collect();
+    let time: Vec<i64> = rows.iter().map(|r| r.time.as_millis()).collect();
+    let hash: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
+    let bytes: Vec<Option<&[u8]>> = rows.iter().map(|r| r.bytes.as_deref()).collect();
+    let consent: Vec<Option<&str>> = rows.iter().map(|r| r.consent.as_deref()).collect();
+    let decision: Vec<Option<&str>> = rows.iter().map(|r| r.decision.as_deref()).collect();
     sqlx::query(
         "INSERT INTO leaves (site, idx, kind, record_id, server_time, hash, bytes, consent_id, \
          decision_id) SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], $4::bigint[], \
@@ -551,16 +572,39 @@ pub(super) async fn insert_leaves(
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
+    Ok(())
+}
+
+/// Inserts a complete block: its root and its 256 leaf hashes.
+pub(super) async fn insert_block(
+    conn: &mut PgConnection,
+    site: &str,
+    block: u64,
+    root: &Hash,
+    leaf_hashes: &[Hash],
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO blocks (site, idx, root, hashes) VALUES ($1, $2, $3, $4)")
+        .bind(site)
+        .bind(db_index(block))
+        .bind(root.as_slice())
+        .bind(leaf_hashes.concat())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Inserts leaves the rules made, in one statement, and the blocks they complete.
+pub(super) async fn insert_leaves(
+    conn: &mut PgConnection,
+    site: &str,
+    made: &[NewLeaf],
+) -> Result<(), StoreError> {
+    let rows: Vec<LeafRow> = made.iter().map(LeafRow::of).collect();
+    insert_rows(conn, site, &rows).await?;
     for leaf in made {
         if let Some(block) = &leaf.completed_block {
-            sqlx::query("INSERT INTO blocks (site, idx, root, hashes) VALUES ($1, $2, $3, $4)")
-                .bind(site)
-                .bind(i64::try_from(block.index).unwrap_or(i64::MAX))
-                .bind(block.root.to_vec())
-                .bind(block.leaf_hashes.concat())
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            insert_block(conn, site, block.index, &block.root, &block.leaf_hashes).await?;
         }
     }
     Ok(())

@@ -421,17 +421,7 @@ impl Writer {
         let fresh = PublishedConfig::new(id, config, now);
         let revision = fresh.revision.clone();
         let existing = self.shared.published(id, &revision)?;
-        let mut site = SiteRecord::clone(&current);
-        site.current_revision = revision.clone();
-        if let Some(origins) = settings.origins {
-            site.origins = origins;
-        }
-        if let Some(public) = settings.checkpoints_public {
-            site.checkpoints_public = public;
-        }
-        if let Some(days) = settings.retention_days {
-            site.retention_days = days;
-        }
+        let site = settings.applied(&current, &revision);
         let goes_live = revision != current.current_revision;
         if let (false, Some(existing)) = (goes_live || site != *current, &existing) {
             return Ok((PublishedConfig::clone(existing), None));
