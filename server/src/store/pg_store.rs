@@ -230,6 +230,13 @@ pub(super) fn ids_of(leaf: &Leaf) -> (Option<String>, Option<String>) {
     }
 }
 
+/// Whether PostgreSQL can hold `s` as text: it refuses NUL, which no id the server accepts
+/// contains. A request naming such an id names nothing, and never reaches the database (where it
+/// would be an error, and would fail the batch it was in).
+fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 fn decode(bytes: &[u8]) -> Result<Leaf, StoreError> {
     Leaf::decode(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -243,6 +250,9 @@ enum TreeRead {
 
 impl Inner {
     async fn site(self: &Arc<Self>, id: &str) -> Result<Option<Arc<SiteRecord>>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         let listening = self.listening.load(Ordering::Acquire);
         if listening && let Some(found) = read(&self.sites).get(id) {
             return Ok(found.clone());
@@ -286,6 +296,9 @@ impl Inner {
         if let Some(found) = read(&self.configs).get(&key) {
             return Ok(Some(found.clone()));
         }
+        if !storable(site) {
+            return Ok(None);
+        }
         let text: Option<String> =
             sqlx::query_scalar("SELECT published FROM revisions WHERE site = $1 AND revision = $2")
                 .bind(site)
@@ -303,6 +316,9 @@ impl Inner {
 
     /// The latest checkpoint of a log: its size bounds every read (all of it is committed).
     async fn latest(&self, site: &str) -> Result<Option<Arc<SignedCheckpoint>>, StoreError> {
+        if !storable(site) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT size, root, checkpoint FROM log_tails WHERE site = $1")
             .bind(site)
             .fetch_optional(&self.pool)
@@ -1239,6 +1255,9 @@ impl Store for PgStore {
 
     async fn append(&self, decision: NewDecision, now: Timestamp) -> Result<Logged, StoreError> {
         self.writable()?;
+        if !storable(&decision.site) {
+            return Err(StoreError::UnknownSite(decision.site));
+        }
         let site = decision.site.clone();
         let (reply, answer) = oneshot::channel();
         let lost =
@@ -1284,6 +1303,9 @@ impl Store for PgStore {
     }
 
     async fn checkpoint_at(&self, site: &str, size: u64) -> Result<Option<String>, StoreError> {
+        if !storable(site) {
+            return Ok(None);
+        }
         let inner = self.inner.clone();
         let site = site.to_owned();
         self.on_db(async move {
@@ -1298,6 +1320,9 @@ impl Store for PgStore {
     }
 
     fn checkpoints(&self, site: &str) -> BoxStream<'static, Result<(u64, String), StoreError>> {
+        if !storable(site) {
+            return stream::empty().boxed();
+        }
         let inner = self.inner.clone();
         let site = site.to_owned();
         let pages = stream::unfold(Some(0i64), move |from| {
@@ -1522,6 +1547,9 @@ impl Store for PgStore {
         let inner = self.inner.clone();
         let site = site.to_owned();
         let consent_id = consent_id.to_owned();
+        if !storable(&consent_id) {
+            return Ok(Vec::new());
+        }
         self.on_db(async move {
             let durable = inner.durable_size(&site).await?;
             let rows = sqlx::query(
