@@ -490,3 +490,63 @@ async fn hostile_site_ids_on_postgres_are_answered_never_with_a_5xx() {
     drop(server);
     assert_eq!(data.verify(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_of_one_decision_on_two_servers_make_one_record() {
+    let data = DataDir::postgres_with_demo_site();
+    let (a, b) = (data.start(), data.start());
+    let revision = a.revision().await;
+    for round in 0..5u32 {
+        let mut body = decision(&revision, &format!("{round:032x}"), Method::AcceptAll, true);
+        body["decision_id"] = serde_json::json!(format!("{:032x}", 0xd00 + round));
+        // Other decisions in the same batches, so retries race with appends on both servers.
+        let mut tasks = Vec::new();
+        for n in 0..16u32 {
+            let server = if n % 2 == 0 { a.url("") } else { b.url("") };
+            let body = if n % 4 == 3 {
+                decision(
+                    &revision,
+                    &format!("{:016x}{n:016x}", 0xf00 + round),
+                    Method::RejectAll,
+                    false,
+                )
+            } else {
+                body.clone()
+            };
+            tasks.push(tokio::spawn(async move {
+                let r = http_client()
+                    .post(format!("{server}/api/v1/sites/demo/consents"))
+                    .header("Origin", ORIGIN)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("an answer");
+                assert!(r.status().is_success(), "{}", r.status());
+                (
+                    n % 4 == 3,
+                    r.json::<ConsentResponse>()
+                        .await
+                        .expect("receipt")
+                        .record_id,
+                )
+            }));
+        }
+        let mut retried = std::collections::HashSet::new();
+        for task in tasks {
+            let (other, record) = task.await.expect("client");
+            if !other {
+                retried.insert(record);
+            }
+        }
+        assert_eq!(
+            retried.len(),
+            1,
+            "round {round}: every retry got the same record: {retried:?}"
+        );
+    }
+    let records = a.export(&data.auditor_token()).await;
+    // Per round: the decision once, and its four other decisions.
+    assert_eq!(records.len(), 5 * 5);
+    drop((a, b));
+    assert_eq!(data.verify(), 25);
+}

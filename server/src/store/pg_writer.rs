@@ -17,6 +17,7 @@ use crate::evidence::{self, LogTail, NewLeaf, SignedCheckpoint};
 use biscotte_shared::Timestamp;
 use biscotte_shared::api::ConsentRecord;
 use biscotte_shared::merkle::{self, Hash, TILE_WIDTH, TreeEdge};
+use futures_util::StreamExt;
 use sqlx::{PgConnection, Row};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -146,6 +147,9 @@ struct Pending {
     repeated: bool,
 }
 
+/// Sites whose transactions one batch runs at once, each on a connection of the pool.
+const CONCURRENT_SITES: usize = 8;
+
 async fn write_batch(
     inner: &Arc<Inner>,
     edges: &mut HashMap<String, TreeEdge>,
@@ -161,57 +165,59 @@ async fn write_batch(
             .or_default()
             .push(request);
     }
-    let mut work: BTreeMap<String, SiteWork> = BTreeMap::new();
-    let written = tokio::time::timeout(
-        BATCH_TIMEOUT,
-        write_sites(inner, edges, &mut by_site, &mut work),
-    )
-    .await;
-    let failure = match written {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e),
-        Err(_) => Some(StoreError::Unavailable(format!(
-            "the database did not commit within {} s",
-            BATCH_TIMEOUT.as_secs()
-        ))),
-    };
-    match failure {
-        None => {
-            for (site, done) in work {
-                if let Some(edge) = done.edge {
+    // One transaction per site, several at once: two sites never wait for each other's rows,
+    // and PostgreSQL's group commit shares their WAL flushes.
+    let sites = by_site.into_iter().map(|(site, requests)| {
+        let kept = edges.remove(&site);
+        let inner = inner.clone();
+        async move {
+            let written =
+                tokio::time::timeout(BATCH_TIMEOUT, write_site(&inner, &site, kept, &requests))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Unavailable(format!(
+                            "the database did not commit within {} s",
+                            BATCH_TIMEOUT.as_secs()
+                        )))
+                    });
+            (site, requests, written)
+        }
+    });
+    let done: Vec<_> = futures_util::stream::iter(sites)
+        .buffer_unordered(CONCURRENT_SITES)
+        .collect()
+        .await;
+    for (site, requests, written) in done {
+        match written {
+            Ok(work) => {
+                if let Some(edge) = work.edge {
                     edges.insert(site, edge);
                 }
-                for (reply, result) in done.answers {
+                for (request, result) in requests.into_iter().zip(work.results) {
                     let answer = result.map(|p| {
                         let proof = (!p.repeated)
-                            .then(|| done.proofs.get(&p.record.leaf_index).cloned())
+                            .then(|| work.proofs.get(&p.record.leaf_index).cloned())
                             .flatten();
                         Answer {
                             record: p.record,
                             leaf: p.leaf,
                             proof,
-                            checkpoint: done.checkpoint.clone(),
+                            checkpoint: work.checkpoint.clone(),
                             repeated: p.repeated,
                         }
                     });
-                    let _ = reply.send(answer);
+                    let _ = request.reply.send(answer);
                 }
             }
-        }
-        Some(e) => {
-            // What the database holds is unknown to this server now: its edges are read again.
-            let why = e.to_string();
-            tracing::warn!(error = %why, decisions = size, "a batch was not written");
-            for (site, done) in work {
-                edges.remove(&site);
-                for (reply, _) in done.answers {
-                    let _ = reply.send(Err(unavailable(&why)));
-                }
-            }
-            for (site, requests) in by_site {
-                edges.remove(&site);
-                for r in requests {
-                    let _ = r.reply.send(Err(unavailable(&why)));
+            Err(e) => {
+                // What the database holds is unknown to this server now: the edge is read again.
+                let why = e.to_string();
+                tracing::warn!(site, error = %why, decisions = requests.len(), "a batch was not written");
+                for request in requests {
+                    let _ = request.reply.send(Err(match &e {
+                        StoreError::UnknownSite(_) => StoreError::UnknownSite(site.clone()),
+                        _ => unavailable(&why),
+                    }));
                 }
             }
         }
@@ -224,45 +230,99 @@ fn unavailable(why: &str) -> StoreError {
     StoreError::Unavailable(format!("the decision was not written ({why}); retry"))
 }
 
-type Reply = oneshot::Sender<Result<Answer, StoreError>>;
-
-/// What a batch did to one site, answered once the transaction commits.
+/// What a batch did to one site, answered once its transaction committed.
 struct SiteWork {
-    answers: Vec<(Reply, Result<Pending, StoreError>)>,
+    /// One per request, in order.
+    results: Vec<Result<Pending, StoreError>>,
     /// The edge after the batch, to keep once committed.
     edge: Option<TreeEdge>,
     checkpoint: Arc<SignedCheckpoint>,
     proofs: HashMap<u64, Vec<Hash>>,
 }
 
-/// The batch's transaction. Requests move from `by_site` into `work` as their site is applied;
-/// whatever is left in either is answered by the caller when this fails.
-async fn write_sites(
+/// One site's part of a batch, in one transaction. The decision ids are looked up before the
+/// tail row is locked (ids are random, and the log never forgets one), so the lock is held for
+/// the fewest round trips; the unique index on decision ids catches another server logging one
+/// of them in between, and the site's part is then done again with the lookup under the lock.
+async fn write_site(
     inner: &Arc<Inner>,
-    edges: &mut HashMap<String, TreeEdge>,
-    by_site: &mut BTreeMap<String, Vec<Request>>,
-    work: &mut BTreeMap<String, SiteWork>,
-) -> Result<(), StoreError> {
-    let mut tx = inner.pool.begin().await.map_err(db_error)?;
-    let names: Vec<String> = by_site.keys().cloned().collect();
-    let tails = lock_tails(&mut tx, &names).await?;
-    for site in names {
-        let Some(requests) = by_site.remove(&site) else {
-            continue;
-        };
-        let Some(row) = tails.get(&site) else {
-            for r in requests {
-                let _ = r
-                    .reply
-                    .send(Err(StoreError::UnknownSite(r.decision.site.clone())));
+    site: &str,
+    mut kept: Option<TreeEdge>,
+    requests: &[Request],
+) -> Result<SiteWork, StoreError> {
+    let ids: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.decision.decision_id.clone())
+        .collect();
+    let mut raced = false;
+    loop {
+        let mut tx = inner.pool.begin().await.map_err(db_error)?;
+        let mut logged = HashMap::new();
+        if !raced {
+            logged = logged_ids(&mut tx, site, &ids).await?;
+        }
+        let mut tails = lock_tails(&mut tx, &[site.to_owned()]).await?;
+        let row = tails
+            .remove(site)
+            .ok_or_else(|| StoreError::UnknownSite(site.to_owned()))?;
+        if raced {
+            logged = logged_ids(&mut tx, site, &ids).await?;
+        }
+        match apply_site(inner, &mut tx, kept.take(), site, &row, requests, logged).await {
+            Ok(work) => {
+                tx.commit().await.map_err(db_error)?;
+                return Ok(work);
             }
-            continue;
-        };
-        let done = apply_site(inner, &mut tx, edges.remove(&site), &site, row, requests).await?;
-        work.insert(site, done);
+            Err(Raced) if !raced => raced = true,
+            Err(Raced) => {
+                return Err(StoreError::Storage(format!(
+                    "a decision id of {site:?} was logged twice under the tail's lock"
+                )));
+            }
+            Err(Failed(e)) => return Err(e),
+        }
     }
-    tx.commit().await.map_err(db_error)?;
-    Ok(())
+}
+
+/// Why a site's part of a batch was not applied.
+enum SiteError {
+    /// Another server logged one of the batch's decision ids after the lookup.
+    Raced,
+    Failed(StoreError),
+}
+use SiteError::{Failed, Raced};
+
+impl From<StoreError> for SiteError {
+    fn from(e: StoreError) -> SiteError {
+        Failed(e)
+    }
+}
+
+/// The leaves of a log that hold these decision ids.
+async fn logged_ids(
+    conn: &mut PgConnection,
+    site: &str,
+    ids: &[String],
+) -> Result<HashMap<String, (u64, StoredLeaf)>, StoreError> {
+    let mut logged = HashMap::new();
+    if ids.is_empty() {
+        return Ok(logged);
+    }
+    let rows = sqlx::query(
+        "SELECT decision_id, idx, kind, record_id, server_time, hash, bytes FROM leaves \
+         WHERE site = $1 AND decision_id = ANY($2)",
+    )
+    .bind(site)
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    for r in rows {
+        let id: String = r.try_get("decision_id").map_err(db_error)?;
+        let idx: i64 = r.try_get("idx").map_err(db_error)?;
+        logged.insert(id, (u64::try_from(idx).unwrap_or(0), stored_leaf_of(&r)?));
+    }
+    Ok(logged)
 }
 
 /// Locks the tail rows of `sites`, in site order.
@@ -375,15 +435,16 @@ async fn leaf_hashes(
     rows.iter().map(|h| hash_of(h)).collect()
 }
 
-/// Applies one site's requests in the transaction; answers go out after the commit.
+/// Applies one site's requests in its transaction, under its tail's lock.
 async fn apply_site(
     inner: &Arc<Inner>,
     conn: &mut PgConnection,
     kept: Option<TreeEdge>,
     site: &str,
     row: &TailRow,
-    requests: Vec<Request>,
-) -> Result<SiteWork, StoreError> {
+    requests: &[Request],
+    mut logged: HashMap<String, (u64, StoredLeaf)>,
+) -> Result<SiteWork, SiteError> {
     let latest = Arc::new(SignedCheckpoint {
         size: row.size,
         root: row.root,
@@ -392,43 +453,23 @@ async fn apply_site(
     let edge = match edge_at(conn, site, kept, row).await? {
         Ok(edge) => edge,
         Err(why) => {
-            let refusal = || {
-                Err(StoreError::Unavailable(format!(
-                    "the log of {site:?} does not match what it signed ({why}); nothing is \
-                     logged until an operator runs `biscotte verify --site {site}`"
-                )))
-            };
             tracing::error!(site, why, "a log does not match its checkpoint");
             return Ok(SiteWork {
-                answers: requests.into_iter().map(|r| (r.reply, refusal())).collect(),
+                results: requests
+                    .iter()
+                    .map(|_| {
+                        Err(StoreError::Unavailable(format!(
+                            "the log of {site:?} does not match what it signed ({why}); nothing \
+                             is logged until an operator runs `biscotte verify --site {site}`"
+                        )))
+                    })
+                    .collect(),
                 edge: None,
                 checkpoint: latest,
                 proofs: HashMap::new(),
             });
         }
     };
-    // Decision ids this log already holds.
-    let ids: Vec<String> = requests
-        .iter()
-        .filter_map(|r| r.decision.decision_id.clone())
-        .collect();
-    let mut logged: HashMap<String, (u64, StoredLeaf)> = HashMap::new();
-    if !ids.is_empty() {
-        let rows = sqlx::query(
-            "SELECT decision_id, idx, kind, record_id, server_time, hash, bytes FROM leaves \
-             WHERE site = $1 AND decision_id = ANY($2)",
-        )
-        .bind(site)
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error)?;
-        for r in rows {
-            let id: String = r.try_get("decision_id").map_err(db_error)?;
-            let idx: i64 = r.try_get("idx").map_err(db_error)?;
-            logged.insert(id, (u64::try_from(idx).unwrap_or(0), stored_leaf_of(&r)?));
-        }
-    }
     let mut tail = LogTail {
         next_record_id: row.next_record_id,
         last_stamp: row.last_stamp,
@@ -437,52 +478,50 @@ async fn apply_site(
         damaged: None,
     };
     let mut made: Vec<NewLeaf> = Vec::new();
-    let mut answers = Vec::with_capacity(requests.len());
+    let mut results = Vec::with_capacity(requests.len());
     for request in requests {
-        let result = match request
+        let repeat = request
             .decision
             .decision_id
             .as_ref()
-            .and_then(|id| logged.get(id))
-        {
+            .and_then(|id| logged.get(id));
+        let result = match repeat {
             Some((index, stored)) => evidence::answer_repeat(stored, *index, &request.decision)
                 .map(|(record, leaf)| Pending {
                     record,
                     leaf,
                     repeated: true,
                 }),
-            None => {
-                let id = request.decision.decision_id.clone();
-                match tail.append_decision(request.decision, request.now) {
-                    Ok(leaf) => {
-                        let record = leaf
-                            .leaf
-                            .to_record(leaf.index, &leaf.hash)
-                            .ok_or_else(|| StoreError::Storage("a decision made no record".into()));
-                        if let (Some(id), Ok(_)) = (id, &record) {
-                            logged
-                                .insert(id, (leaf.index, StoredLeaf::Present(leaf.bytes.clone())));
-                        }
-                        let bytes = leaf.bytes.clone();
-                        made.push(leaf);
-                        record.map(|record| Pending {
-                            record,
-                            leaf: bytes,
-                            repeated: false,
-                        })
+            None => match tail.append_decision(request.decision.clone(), request.now) {
+                Ok(leaf) => {
+                    let record = leaf
+                        .leaf
+                        .to_record(leaf.index, &leaf.hash)
+                        .ok_or_else(|| StoreError::Storage("a decision made no record".into()));
+                    if let (Some(id), Ok(_)) = (&request.decision.decision_id, &record) {
+                        logged.insert(
+                            id.clone(),
+                            (leaf.index, StoredLeaf::Present(leaf.bytes.clone())),
+                        );
                     }
-                    Err(e) => Err(e),
+                    let bytes = leaf.bytes.clone();
+                    made.push(leaf);
+                    record.map(|record| Pending {
+                        record,
+                        leaf: bytes,
+                        repeated: false,
+                    })
                 }
-            }
+                Err(e) => Err(e),
+            },
         };
-        answers.push((request.reply, result));
+        results.push(result);
     }
     let mut checkpoint = latest;
     let mut proofs = HashMap::new();
     if !made.is_empty() {
-        insert_leaves(conn, site, &made).await?;
         let signed = tail.sign(&inner.key, site)?;
-        write_tail(conn, site, &tail, &signed).await?;
+        append_and_sign(conn, site, &made, &tail, &signed).await?;
         let edge = evidence::read_tree(&tail.tree);
         // The batch's leaves are in the blocks the edge holds whole: no block is read.
         let source = edge.source(|_| Err(()));
@@ -498,11 +537,53 @@ async fn apply_site(
         .ok()
         .map(|lock| lock.into_inner().unwrap_or_else(|p| p.into_inner()));
     Ok(SiteWork {
-        answers,
+        results,
         edge,
         checkpoint,
         proofs,
     })
+}
+
+/// The leaves of a batch, its checkpoint and the tail after it, in one statement (the lock is
+/// held for as few round trips as can be), then the blocks the leaves completed. A decision id
+/// another server logged meanwhile is [`SiteError::Raced`].
+async fn append_and_sign(
+    conn: &mut PgConnection,
+    site: &str,
+    made: &[NewLeaf],
+    tail: &LogTail,
+    signed: &SignedCheckpoint,
+) -> Result<(), SiteError> {
+    let rows: Vec<LeafRow> = made.iter().map(LeafRow::of).collect();
+    let columns = LeafColumns::of(&rows);
+    let written = sqlx::query(
+        "WITH leaves_added AS (INSERT INTO leaves (site, idx, kind, record_id, server_time, hash, \
+         bytes, consent_id, decision_id) SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], \
+         $4::bigint[], $5::bigint[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])), \
+         checkpoint_added AS (INSERT INTO checkpoints (site, size, note) VALUES ($1, $10, $11)) \
+         UPDATE log_tails SET size = $10, root = $12, next_record_id = $13, last_stamp = $14, \
+         checkpoint = $11 WHERE site = $1",
+    );
+    let written = columns
+        .bind(written.bind(site))
+        .bind(db_index(signed.size))
+        .bind(&signed.text)
+        .bind(signed.root.as_slice())
+        .bind(db_index(tail.next_record_id))
+        .bind(tail.last_stamp.as_millis())
+        .execute(&mut *conn)
+        .await;
+    match written {
+        Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("23505") => return Err(Raced),
+        Err(e) => return Err(Failed(db_error(e))),
+        Ok(_) => {}
+    }
+    for leaf in made {
+        if let Some(block) = &leaf.completed_block {
+            insert_block(conn, site, block.index, &block.root, &block.leaf_hashes).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A row of the `leaves` table.
@@ -538,6 +619,50 @@ fn db_index(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Leaf rows as the arrays `UNNEST` reads, column by column ($2 to $9 of the inserts).
+struct LeafColumns<'a> {
+    idx: Vec<i64>,
+    kind: Vec<i16>,
+    record_id: Vec<Option<i64>>,
+    time: Vec<i64>,
+    hash: Vec<&'a [u8]>,
+    bytes: Vec<Option<&'a [u8]>>,
+    consent: Vec<Option<&'a str>>,
+    decision: Vec<Option<&'a str>>,
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+impl<'a> LeafColumns<'a> {
+    fn of(rows: &'a [LeafRow]) -> LeafColumns<'a> {
+        LeafColumns {
+            idx: rows.iter().map(|r| db_index(r.idx)).collect(),
+            kind: rows.iter().map(|r| r.kind).collect(),
+            record_id: rows.iter().map(|r| r.record_id.map(db_index)).collect(),
+            time: rows.iter().map(|r| r.time.as_millis()).collect(),
+            hash: rows.iter().map(|r| r.hash.as_slice()).collect(),
+            bytes: rows.iter().map(|r| r.bytes.as_deref()).collect(),
+            consent: rows.iter().map(|r| r.consent.as_deref()).collect(),
+            decision: rows.iter().map(|r| r.decision.as_deref()).collect(),
+        }
+    }
+
+    fn bind<'q>(self, query: Query<'q>) -> Query<'q>
+    where
+        'a: 'q,
+    {
+        query
+            .bind(self.idx)
+            .bind(self.kind)
+            .bind(self.record_id)
+            .bind(self.time)
+            .bind(self.hash)
+            .bind(self.bytes)
+            .bind(self.consent)
+            .bind(self.decision)
+    }
+}
+
 /// Inserts leaves in one statement.
 pub(super) async fn insert_rows(
     conn: &mut PgConnection,
@@ -547,31 +672,16 @@ pub(super) async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let idx: Vec<i64> = rows.iter().map(|r| db_index(r.idx)).collect();
-    let kind: Vec<i16> = rows.iter().map(|r| r.kind).collect();
-    let record_id: Vec<Option<i64>> = rows.iter().map(|r| r.record_id.map(db_index)).collect();
-    let time: Vec<i64> = rows.iter().map(|r| r.time.as_millis()).collect();
-    let hash: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
-    let bytes: Vec<Option<&[u8]>> = rows.iter().map(|r| r.bytes.as_deref()).collect();
-    let consent: Vec<Option<&str>> = rows.iter().map(|r| r.consent.as_deref()).collect();
-    let decision: Vec<Option<&str>> = rows.iter().map(|r| r.decision.as_deref()).collect();
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO leaves (site, idx, kind, record_id, server_time, hash, bytes, consent_id, \
          decision_id) SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], $4::bigint[], \
          $5::bigint[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])",
-    )
-    .bind(site)
-    .bind(&idx)
-    .bind(&kind)
-    .bind(&record_id)
-    .bind(&time)
-    .bind(&hash)
-    .bind(&bytes)
-    .bind(&consent)
-    .bind(&decision)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    );
+    LeafColumns::of(rows)
+        .bind(query.bind(site))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
