@@ -17,6 +17,12 @@
 -- counter in their last 32 bits so that no two are ever the same.
 -- A decision counts as ok only when its answer is a 201 whose body carries the tlog proof
 -- ("proof":"c2sp.org/tlog-proof@v1…); a 201 without it counts as noproof.
+-- Optional, for several sites: BENCH_SITES, "site=revision" pairs separated by spaces (each site's
+-- live revision); the decisions then go to each site's URL in turn (BENCH_SITE and BENCH_REVISION
+-- are not needed; every site must register BENCH_ORIGIN).
+-- Optional, to merge latencies across wrk processes: BENCH_LATENCY_FILE, where done() writes wrk's
+-- whole latency histogram, one "microseconds count" line per distinct value (wrk 4 keeps one bucket
+-- per microsecond, so merging these files gives the exact percentiles of all the processes).
 -- It prints one line that run.sh reads:
 --   RESULT ok=N noproof=N other=N requests=N duration_us=N p50_us=N p99_us=N max_us=N connect=N read=N write=N timeout=N
 
@@ -52,10 +58,17 @@ end
 response = function(status, headers, body) count(status, body) end
 
 if mode == "decisions" then
-  local site = os.getenv("BENCH_SITE") or "demo"
-  local revision = assert(os.getenv("BENCH_REVISION"), "BENCH_REVISION is not set")
+  -- The sites and their live revisions: BENCH_SITES, or the one of BENCH_SITE and BENCH_REVISION.
+  local targets = {}
+  for site, revision in string.gmatch(os.getenv("BENCH_SITES") or "", "([%w_-]+)=(%x+)") do
+    table.insert(targets, { path = "/api/v1/sites/" .. site .. "/consents", revision = revision })
+  end
+  if #targets == 0 then
+    local site = os.getenv("BENCH_SITE") or "demo"
+    local revision = assert(os.getenv("BENCH_REVISION"), "BENCH_REVISION is not set")
+    targets[1] = { path = "/api/v1/sites/" .. site .. "/consents", revision = revision }
+  end
   local run = tonumber(os.getenv("BENCH_RUN") or "0")
-  local path = "/api/v1/sites/" .. site .. "/consents"
   local headers = {
     ["Content-Type"] = "application/json",
     ["Origin"] = os.getenv("BENCH_ORIGIN") or "http://127.0.0.1:8080",
@@ -82,20 +95,24 @@ if mode == "decisions" then
       math.random(0, 0xffffffff), thread_id * 0x1000000 + counter % 0x1000000)
   end
   local consent_id = nil
+  local target = targets[1]
 
   local function decision()
     counter = counter + 1
     if counter == 1 then math.randomseed(run * 1000 + thread_id + 1) end
-    -- Every fifth decision is the same visitor's second one.
-    if counter % 5 ~= 0 or not consent_id then consent_id = random_id() end
-    local body = '{"consent_id":"' .. consent_id .. '","revision":"' .. revision .. '",' ..
+    -- Every fifth decision is the same visitor's second one (on the same site).
+    if counter % 5 ~= 0 or not consent_id then
+      consent_id = random_id()
+      target = targets[(thread_id + counter) % #targets + 1]
+    end
+    local body = '{"consent_id":"' .. consent_id .. '","revision":"' .. target.revision .. '",' ..
       choices[counter % #choices + 1] ..
       ',"language":"' .. languages[counter % #languages + 1] ..
       '","url":"' .. pages[counter % #pages + 1] .. '"'
     if counter % 2 == 0 then
       body = body .. ',"decision_id":"' .. random_id() .. '"'
     end
-    return wrk.format("POST", path, headers, body .. "}")
+    return wrk.format("POST", target.path, headers, body .. "}")
   end
 
   if total_quota then
@@ -142,6 +159,15 @@ function done(summary, latency, requests)
     n_ok = n_ok + t:get("ok")
     n_noproof = n_noproof + t:get("noproof")
     n_other = n_other + t:get("other")
+  end
+  local file = os.getenv("BENCH_LATENCY_FILE")
+  if file and file ~= "" then
+    local f = assert(io.open(file, "w"))
+    for i = 1, #latency do
+      local value, n = latency(i)
+      f:write(string.format("%d %d\n", value, n))
+    end
+    f:close()
   end
   local e = summary.errors
   io.write(string.format(
